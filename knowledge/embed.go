@@ -1,0 +1,21 @@
+package knowledge
+
+import (
+	"embed"
+	"fmt"
+)
+
+// defaultKG is our own authored KG. Imported third-party sources are never
+// embedded: they carry no licence to ship (see `fenzhen kg import`).
+//
+//go:embed kg
+var defaultKG embed.FS
+
+// LoadDefault loads and validates the embedded default KG.
+func LoadDefault() (*KG, error) {
+	g, err := LoadFS(defaultKG, "kg")
+	if err != nil {
+		return nil, fmt.Errorf("default KG: %w", err)
+	}
+	return g, nil
+}

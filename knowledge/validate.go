@@ -1,0 +1,205 @@
+package knowledge
+
+import (
+	"errors"
+	"fmt"
+)
+
+// maxProblems caps how many integrity problems one error lists.
+const maxProblems = 50
+
+// Validate checks ids, enums and referential integrity. The error lists
+// every problem (up to maxProblems) as "file: kind id: field: problem".
+func (g *KG) Validate() error {
+	v := validator{g: g}
+	v.run()
+	if len(v.problems) == 0 {
+		return nil
+	}
+	errs := v.problems
+	if len(errs) > maxProblems {
+		errs = append(errs[:maxProblems:maxProblems], fmt.Errorf("… and %d more problems", len(v.problems)-maxProblems))
+	}
+	return fmt.Errorf("invalid KG (%d problems): %w", len(v.problems), errors.Join(errs...))
+}
+
+type validator struct {
+	g        *KG
+	problems []error
+}
+
+func (v *validator) addf(kind, id, field, format string, args ...any) {
+	file := v.g.src[kind+"/"+id]
+	if file == "" {
+		file = v.g.src["*"]
+	}
+	v.problems = append(v.problems, fmt.Errorf("%s: %s %q: %s: %s", file, kind, id, field, fmt.Sprintf(format, args...)))
+}
+
+func validID(id string) bool {
+	if id == "" {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validSex(s string) bool { return s == "" || s == "male" || s == "female" }
+
+func (v *validator) ids(kind string, n int, get func(int) (id, name string)) {
+	seen := make(map[string]bool, n)
+	for i := 0; i < n; i++ {
+		id, name := get(i)
+		if !validID(id) {
+			v.addf(kind, id, "id", "must be lowercase ASCII snake_case")
+		}
+		if seen[id] {
+			v.addf(kind, id, "id", "duplicate")
+		}
+		seen[id] = true
+		if name == "" {
+			v.addf(kind, id, "name", "must not be empty")
+		}
+	}
+}
+
+func (v *validator) run() {
+	g := v.g
+	codes := map[string]bool{}
+	for _, d := range g.departments {
+		if d.Code == "" {
+			v.addf("department", d.Name, "code", "must not be empty")
+		} else if codes[d.Code] {
+			v.addf("department", d.Code, "code", "duplicate")
+		}
+		codes[d.Code] = true
+		if d.Name == "" {
+			v.addf("department", d.Code, "name", "must not be empty")
+		}
+	}
+	for _, d := range g.departments {
+		if d.ParentCode != "" && !codes[d.ParentCode] {
+			v.addf("department", d.Code, "parent_code", "unknown department %q", d.ParentCode)
+		}
+	}
+	v.ids("body_part", len(g.bodyParts), func(i int) (string, string) { return g.bodyParts[i].ID, g.bodyParts[i].Name })
+	v.ids("symptom", len(g.symptoms), func(i int) (string, string) { return g.symptoms[i].ID, g.symptoms[i].Name })
+	v.ids("red_flag", len(g.redFlags), func(i int) (string, string) { return g.redFlags[i].ID, g.redFlags[i].Name })
+	v.ids("check", len(g.checks), func(i int) (string, string) { return g.checks[i].ID, g.checks[i].Name })
+	v.ids("drug", len(g.drugs), func(i int) (string, string) { return g.drugs[i].ID, g.drugs[i].Name })
+	v.ids("disease", len(g.diseases), func(i int) (string, string) { return g.diseases[i].ID, g.diseases[i].Name })
+
+	for _, s := range g.symptoms {
+		if s.BodyPart != "" {
+			if _, ok := g.bodyByID[s.BodyPart]; !ok {
+				v.addf("symptom", s.ID, "body_part", "unknown body part %q", s.BodyPart)
+			}
+		}
+	}
+	for _, r := range g.redFlags {
+		if r.Urgency != UrgencyEmergency && r.Urgency != UrgencyUrgent {
+			v.addf("red_flag", r.ID, "urgency", "must be emergency or urgent, got %q", r.Urgency)
+		}
+		if r.Reason == "" {
+			v.addf("red_flag", r.ID, "reason", "must not be empty")
+		}
+		for _, s := range r.All {
+			v.symptomRef("red_flag", r.ID, "all", s)
+		}
+		for _, s := range r.Any {
+			v.symptomRef("red_flag", r.ID, "any", s)
+		}
+		if !validSex(r.Sex) {
+			v.addf("red_flag", r.ID, "sex", "must be male, female or empty, got %q", r.Sex)
+		}
+		if r.AgeMin < 0 || r.AgeMax < 0 || (r.AgeMax > 0 && r.AgeMin > r.AgeMax) {
+			v.addf("red_flag", r.ID, "age_min/age_max", "bad range [%g, %g]", r.AgeMin, r.AgeMax)
+		}
+		if len(r.All) == 0 && len(r.Any) == 0 && r.TempMin == 0 {
+			v.addf("red_flag", r.ID, "all/any", "a red flag needs symptoms or temp_min")
+		}
+	}
+	for _, d := range g.drugs {
+		for _, c := range d.Contraindications {
+			if c.Condition != "pregnancy" && c.Condition != "child" {
+				if _, ok := g.disByID[c.Condition]; !ok {
+					v.addf("drug", d.ID, "contraindications.condition", "unknown condition %q (pregnancy, child or a disease id)", c.Condition)
+				}
+			}
+			if c.Severity != SeverityContraindicated && c.Severity != SeverityCaution {
+				v.addf("drug", d.ID, "contraindications.severity", "must be contraindicated or caution, got %q", c.Severity)
+			}
+		}
+		for _, it := range d.Interactions {
+			if _, ok := g.drugByID[it.Drug]; !ok {
+				v.addf("drug", d.ID, "interactions.drug", "unknown drug %q", it.Drug)
+			}
+			switch it.Severity {
+			case SeverityInteraction, SeverityCaution, SeverityContraindicated:
+			default:
+				v.addf("drug", d.ID, "interactions.severity", "must be interaction, caution or contraindicated, got %q", it.Severity)
+			}
+		}
+	}
+	for _, d := range g.diseases {
+		if _, ok := g.deptByCode[d.Department]; !ok {
+			v.addf("disease", d.ID, "department", "unknown department code %q", d.Department)
+		}
+		for _, c := range d.Departments {
+			if _, ok := g.deptByCode[c]; !ok {
+				v.addf("disease", d.ID, "departments", "unknown department code %q", c)
+			}
+		}
+		if len(d.Age) != 0 && (len(d.Age) != 2 || d.Age[0] < 0 || d.Age[0] > d.Age[1] || d.Age[1] > 130) {
+			v.addf("disease", d.ID, "age", "want [min, max] within 0..130, got %v", d.Age)
+		}
+		if !validSex(d.Sex) {
+			v.addf("disease", d.ID, "sex", "must be male, female or empty, got %q", d.Sex)
+		}
+		if d.Prevalence < 0 {
+			v.addf("disease", d.ID, "prevalence", "must not be negative")
+		}
+		if len(d.Symptoms) == 0 {
+			v.addf("disease", d.ID, "symptoms", "must list at least one symptom")
+		}
+		for _, s := range sortedKeys(d.Symptoms) {
+			v.symptomRef("disease", d.ID, "symptoms", s)
+			if f := d.Symptoms[s]; f <= 0 || f > 1 {
+				v.addf("disease", d.ID, "symptoms."+s, "frequency must be in (0, 1], got %g", f)
+			}
+		}
+		for _, c := range d.Checks {
+			if _, ok := g.checkByID[c]; !ok {
+				v.addf("disease", d.ID, "checks", "unknown check %q", c)
+			}
+		}
+		for _, c := range d.Drugs {
+			if _, ok := g.drugByID[c]; !ok {
+				v.addf("disease", d.ID, "drugs", "unknown drug %q", c)
+			}
+		}
+		for _, c := range d.Complications {
+			if _, ok := g.disByID[c]; !ok {
+				v.addf("disease", d.ID, "complications", "unknown disease %q", c)
+			}
+		}
+		for _, r := range d.RedFlags {
+			_, isFlag := g.rfByID[r]
+			_, isSym := g.symByID[r]
+			if !isFlag && !isSym {
+				v.addf("disease", d.ID, "red_flags", "unknown red flag or symptom %q", r)
+			}
+		}
+	}
+}
+
+func (v *validator) symptomRef(kind, id, field, sym string) {
+	if _, ok := v.g.symByID[sym]; !ok {
+		v.addf(kind, id, field, "unknown symptom %q", sym)
+	}
+}
