@@ -28,16 +28,37 @@ func TestLoadFixture(t *testing.T) {
 		got  func() (string, bool)
 		want string
 	}{
-		{"symptom by id", func() (string, bool) { s, ok := g.Symptom("fever"); return name(s, ok, func() string { return s.Name }) }, "发热"},
-		{"symptom by synonym", func() (string, bool) { s, ok := g.SymptomByName("拉肚子"); return name(s, ok, func() string { return s.ID }) }, "diarrhea"},
-		{"department by code", func() (string, bool) { d, ok := g.Department("03.04"); return name(d, ok, func() string { return d.Name }) }, "心血管内科"},
-		{"department by alias", func() (string, bool) { d, ok := g.DepartmentByAlias("心内科"); return name(d, ok, func() string { return d.Code }) }, "03.04"},
-		{"department by name", func() (string, bool) { d, ok := g.DepartmentByAlias("儿科"); return name(d, ok, func() string { return d.Code }) }, "07"},
+		{"symptom by id", func() (string, bool) {
+			s, ok := g.Symptom("fever")
+			return name(s, ok, func() string { return s.Name })
+		}, "发热"},
+		{"symptom by synonym", func() (string, bool) {
+			s, ok := g.SymptomByName("拉肚子")
+			return name(s, ok, func() string { return s.ID })
+		}, "diarrhea"},
+		{"department by code", func() (string, bool) {
+			d, ok := g.Department("03.04")
+			return name(d, ok, func() string { return d.Name })
+		}, "心血管内科"},
+		{"department by alias", func() (string, bool) {
+			d, ok := g.DepartmentByAlias("心内科")
+			return name(d, ok, func() string { return d.Code })
+		}, "03.04"},
+		{"department by name", func() (string, bool) {
+			d, ok := g.DepartmentByAlias("儿科")
+			return name(d, ok, func() string { return d.Code })
+		}, "07"},
 		{"drug by synonym", func() (string, bool) { d, ok := g.Drug("芬必得"); return name(d, ok, func() string { return d.ID }) }, "ibuprofen"},
 		{"drug by id", func() (string, bool) { d, ok := g.Drug("aspirin"); return name(d, ok, func() string { return d.Name }) }, "阿司匹林"},
 		{"check by synonym", func() (string, bool) { c, ok := g.Check("ecg"); return name(c, ok, func() string { return c.Name }) }, "心电图"},
-		{"disease by alias", func() (string, bool) { d, ok := g.DiseaseByName("心梗"); return name(d, ok, func() string { return d.ID }) }, "acute_myocardial_infarction"},
-		{"red flag", func() (string, bool) { r, ok := g.RedFlag("high_fever"); return name(r, ok, func() string { return r.Urgency }) }, "urgent"},
+		{"disease by alias", func() (string, bool) {
+			d, ok := g.DiseaseByName("心梗")
+			return name(d, ok, func() string { return d.ID })
+		}, "acute_myocardial_infarction"},
+		{"red flag", func() (string, bool) {
+			r, ok := g.RedFlag("high_fever")
+			return name(r, ok, func() string { return r.Urgency })
+		}, "urgent"},
 	}
 	for _, tc := range tests {
 		got, ok := tc.got()
@@ -105,7 +126,7 @@ func TestLoadFSErrorsNameFile(t *testing.T) {
 			[]string{"symptoms.yaml", "colour"}},
 		{"unknown file", map[string]string{"sympotms.yaml": "[]\n"}, []string{"sympotms.yaml", "unknown KG file"}},
 		{"bad disease ref", map[string]string{
-			"symptoms.yaml":      "- {id: fever, name: 发热}\n",
+			"symptoms.yaml":     "- {id: fever, name: 发热}\n",
 			"diseases/flu.yaml": "- {id: flu, name: 流感, department: \"03\", symptoms: {fevr: 0.9}}\n"},
 			[]string{"diseases/flu.yaml", "flu", "symptoms", "fevr"}},
 		{"not a list", map[string]string{"checks.yaml": "id: x\n"}, []string{"checks.yaml"}},

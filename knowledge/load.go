@@ -53,12 +53,24 @@ func LoadFS(fsys fs.FS, root string) (*KG, error) {
 		file string
 		fn   func(name string, data []byte) error
 	}{
-		{fileDepartments, func(n string, b []byte) error { return decodeList(g, n, b, &g.departments, "department", func(d Department) string { return d.Code }) }},
-		{fileBodyParts, func(n string, b []byte) error { return decodeList(g, n, b, &g.bodyParts, "body_part", func(d BodyPart) string { return d.ID }) }},
-		{fileSymptoms, func(n string, b []byte) error { return decodeList(g, n, b, &g.symptoms, "symptom", func(d Symptom) string { return d.ID }) }},
-		{fileRedFlags, func(n string, b []byte) error { return decodeList(g, n, b, &g.redFlags, "red_flag", func(d RedFlag) string { return d.ID }) }},
-		{fileChecks, func(n string, b []byte) error { return decodeList(g, n, b, &g.checks, "check", func(d Check) string { return d.ID }) }},
-		{fileDrugs, func(n string, b []byte) error { return decodeList(g, n, b, &g.drugs, "drug", func(d Drug) string { return d.ID }) }},
+		{fileDepartments, func(n string, b []byte) error {
+			return decodeList(g, n, b, &g.departments, "department", func(d Department) string { return d.Code })
+		}},
+		{fileBodyParts, func(n string, b []byte) error {
+			return decodeList(g, n, b, &g.bodyParts, "body_part", func(d BodyPart) string { return d.ID })
+		}},
+		{fileSymptoms, func(n string, b []byte) error {
+			return decodeList(g, n, b, &g.symptoms, "symptom", func(d Symptom) string { return d.ID })
+		}},
+		{fileRedFlags, func(n string, b []byte) error {
+			return decodeList(g, n, b, &g.redFlags, "red_flag", func(d RedFlag) string { return d.ID })
+		}},
+		{fileChecks, func(n string, b []byte) error {
+			return decodeList(g, n, b, &g.checks, "check", func(d Check) string { return d.ID })
+		}},
+		{fileDrugs, func(n string, b []byte) error {
+			return decodeList(g, n, b, &g.drugs, "drug", func(d Drug) string { return d.ID })
+		}},
 	}
 	for _, s := range steps {
 		data, err := fs.ReadFile(fsys, path.Join(root, s.file))
