@@ -1,0 +1,132 @@
+package imaging
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/fenzhen/fenzhen/inference"
+)
+
+// fakeRunner serves one model with fixed probabilities and records the request.
+type fakeRunner struct {
+	cfgs  map[string]*inference.ModelConfig
+	probs []float32
+	got   inference.Request
+}
+
+func (f *fakeRunner) Config(model, version string) (string, *inference.ModelConfig, error) {
+	c, ok := f.cfgs[model]
+	if !ok {
+		return "", nil, fmt.Errorf("model %q not found", model)
+	}
+	return "1", c, nil
+}
+
+func (f *fakeRunner) Infer(ctx context.Context, req inference.Request) (*inference.Result, error) {
+	f.got = req
+	n := int(req.Inputs[0].Shape[0])
+	var out []float32
+	for i := 0; i < n; i++ {
+		out = append(out, f.probs...)
+	}
+	return &inference.Result{Model: req.Model, Version: "1", Outputs: []inference.Tensor{{
+		Name: "probs", DataType: inference.FP32, Shape: []int64{int64(n), int64(len(f.probs))}, Data: out}}}, nil
+}
+
+var (
+	chestCfg = &inference.ModelConfig{Name: ModelChestXray, MaxBatchSize: 64, Labels: []string{"normal", "pneumonia"},
+		Inputs:     []inference.IOConfig{{Name: "image", DataType: inference.FP32, Shape: []int64{1, 28, 28}}},
+		Preprocess: &inference.Preprocess{Width: 28, Height: 28, Channels: 1, Mean: []float32{0.5}, Std: []float32{0.5}}}
+	dermCfg = &inference.ModelConfig{Name: ModelDermatology, MaxBatchSize: 64, Labels: []string{"akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"},
+		Inputs:     []inference.IOConfig{{Name: "image", DataType: inference.FP32, Shape: []int64{3, 32, 32}}},
+		Preprocess: &inference.Preprocess{Width: 32, Height: 32, Channels: 3, Mean: []float32{0.7, 0.5, 0.5}, Std: []float32{0.2, 0.2, 0.2}}}
+)
+
+func grey(w, h int) *Image {
+	return &Image{Format: FormatDICOM, Width: w, Height: h, Channels: 1, Pix: make([]uint8, w*h), Modality: "CR"}
+}
+
+func TestClassifyChest(t *testing.T) {
+	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelChestXray: chestCfg}, probs: []float32{0.07, 0.93}}
+	resp, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.got.Model != ModelChestXray || fr.got.Inputs[0].Name != "image" || fmt.Sprint(fr.got.Inputs[0].Shape) != "[1 1 28 28]" {
+		t.Errorf("request %+v", fr.got.Inputs[0].Shape)
+	}
+	if err := fr.got.Inputs[0].Check(); err != nil {
+		t.Error(err)
+	}
+	b, _ := json.Marshal(resp)
+	want := `{"request_id":"","findings":[{"label":"pneumonia","name":"肺炎","probability":0.93},{"label":"normal","name":"正常","probability":0.07}],` +
+		`"input":{"format":"dicom","width":60,"height":50,"modality":"CR"},"models":[{"name":"chest-xray","version":"1"}],"disclaimer":"` + Disclaimer + `"}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+}
+
+func TestClassifyDermUrgency(t *testing.T) {
+	cases := []struct {
+		name  string
+		probs []float32 // akiec bcc bkl df mel nv vasc
+		level string
+		top   string
+	}{
+		{"nevus", []float32{0.02, 0.03, 0.05, 0.01, 0.08, 0.80, 0.01}, "routine", "nv"},
+		{"melanoma top", []float32{0.05, 0.05, 0.1, 0.0, 0.45, 0.35, 0.0}, "urgent", "mel"},
+		{"malignant sum over threshold", []float32{0.1, 0.1, 0.05, 0.0, 0.12, 0.63, 0.0}, "urgent", "nv"},
+		{"just under threshold", []float32{0.1, 0.09, 0.05, 0.0, 0.1, 0.66, 0.0}, "routine", "nv"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelDermatology: dermCfg}, probs: c.probs}
+			img := &Image{Format: FormatJPEG, Width: 7, Height: 5, Channels: 3, Pix: make([]uint8, 7*5*3)}
+			resp, err := NewService(fr).Classify(context.Background(), ModelDermatology, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Findings) != 7 || resp.Findings[0].Label != c.top {
+				t.Errorf("findings %+v", resp.Findings)
+			}
+			for i := 1; i < len(resp.Findings); i++ {
+				if resp.Findings[i].Probability > resp.Findings[i-1].Probability {
+					t.Errorf("findings not best first: %+v", resp.Findings)
+				}
+			}
+			if resp.Department == nil || resp.Department.Code != "13" {
+				t.Errorf("department %+v", resp.Department)
+			}
+			if resp.Urgency == nil || resp.Urgency.Level != c.level || resp.Urgency.Label == "" || len(resp.Urgency.Reasons) == 0 {
+				t.Fatalf("urgency %+v", resp.Urgency)
+			}
+			if fmt.Sprint(fr.got.Inputs[0].Shape) != "[1 3 32 32]" {
+				t.Errorf("shape %v", fr.got.Inputs[0].Shape)
+			}
+		})
+	}
+}
+
+func TestClassifyNoModel(t *testing.T) {
+	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{}}
+	_, err := NewService(fr).Classify(context.Background(), ModelDermatology, grey(8, 8))
+	if !errors.Is(err, ErrNoModel) || !strings.Contains(err.Error(), "no dermatology model is installed") {
+		t.Fatalf("err = %v", err)
+	}
+	// A model without labels/preprocess is not an image classifier.
+	fr.cfgs["text"] = &inference.ModelConfig{Name: "text", Inputs: []inference.IOConfig{{Name: "x"}}}
+	if _, err := NewService(fr).Classify(context.Background(), "text", grey(8, 8)); !errors.Is(err, ErrNoModel) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestClassifyBadOutput(t *testing.T) {
+	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelChestXray: chestCfg}, probs: []float32{0.1, 0.2, 0.7}}
+	if _, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(8, 8)); err == nil {
+		t.Fatal("3 probabilities for 2 labels accepted")
+	}
+}
