@@ -1,0 +1,107 @@
+package nlp
+
+import (
+	"strings"
+
+	"github.com/fenzhen/fenzhen/knowledge"
+)
+
+// complaintRunes mark a leftover span as worth a fuzzy lookup.
+const complaintRunes = "疼痛痒肿胀麻酸晕吐泻咳喘闷烧热红血痰涕汗抖抽憋慌"
+
+// maxFuzzyLookups bounds the bleve queries per text.
+const maxFuzzyLookups = 4
+
+// fuzzyFill looks up leftover Han spans that look like complaints in the
+// bleve index and accepts a symptom whose wording shares at least two
+// characters and half the span.
+func (x *Extractor) fuzzyFill(text []rune, toks []token) []token {
+	covered := make([]bool, len(text))
+	for _, t := range toks {
+		for p := t.start; p < t.end && p < len(covered); p++ {
+			covered[p] = true
+		}
+	}
+	var added []token
+	lookups := 0
+	for i := 0; i < len(text) && lookups < maxFuzzyLookups; {
+		if covered[i] || !isHanRune(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && !covered[j] && isHanRune(text[j]) && j-i < 8 {
+			j++
+		}
+		span := string(text[i:j])
+		if j-i >= 2 && strings.ContainsAny(span, complaintRunes) {
+			lookups++
+			if id, ok := x.fuzzyLookup(span); ok {
+				added = append(added, token{kind: kSymptom, start: i, end: j, entry: x.symptomEntry(id), clause: clauseAt(toks, i)})
+			}
+		}
+		i = j
+	}
+	if len(added) == 0 {
+		return toks
+	}
+	for _, a := range added {
+		if a.entry < 0 {
+			continue
+		}
+		k := 0
+		for k < len(toks) && toks[k].start < a.start {
+			k++
+		}
+		toks = append(toks, token{})
+		copy(toks[k+1:], toks[k:])
+		a.kind = kSymptom
+		toks[k] = a
+	}
+	return toks
+}
+
+func (x *Extractor) fuzzyLookup(span string) (string, bool) {
+	hits, err := x.fuzzy.Search(span, 3, knowledge.TypeSymptom)
+	if err != nil || len(hits) == 0 {
+		return "", false
+	}
+	for _, h := range hits {
+		s, ok := x.kg.Symptom(h.ID)
+		if !ok {
+			continue
+		}
+		for _, term := range append([]string{s.Name}, s.Synonyms...) {
+			if shared(span, term) >= 2 && 2*shared(span, term) >= len([]rune(span)) {
+				return s.ID, true
+			}
+		}
+	}
+	return "", false
+}
+
+func shared(a, b string) int {
+	n := 0
+	for _, r := range a {
+		if strings.ContainsRune(b, r) {
+			n++
+		}
+	}
+	return n
+}
+
+func isHanRune(r rune) bool { return r >= 0x4E00 && r <= 0x9FFF || r >= 0x3400 && r <= 0x4DBF }
+
+func clauseAt(toks []token, pos int) int {
+	c := 0
+	for _, t := range toks {
+		if t.start > pos {
+			break
+		}
+		c = t.clause
+		if t.kind == kBoundary {
+			c++
+		}
+	}
+	return c
+}

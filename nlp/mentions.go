@@ -1,0 +1,382 @@
+package nlp
+
+import (
+	"math"
+	"strings"
+	"unicode"
+)
+
+// complements follow 不 in potential complements (拉不出, 睡不着, 烧不退),
+// which are not negations of what follows.
+var complements = map[rune]bool{
+	'出': true, '下': true, '着': true, '上': true, '动': true, '开': true, '清': true, '见': true,
+	'到': true, '了': true, '住': true, '起': true, '进': true, '好': true, '退': true, '来': true,
+}
+
+// sentenceEnders may follow a post-negation: 发烧没有了吧.
+func onlyEnders(text []rune, from int) bool {
+	for j := from; j < len(text); j++ {
+		r := text[j]
+		if isHardBoundary(r) {
+			return true
+		}
+		switch r {
+		case '了', '的', '啊', '呢', '过', '吧', '呀', '哦', '啦', '嘛':
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+type mstate struct {
+	tok       int // index of the symptom token
+	state     string
+	protected bool // inside 除了…: stays present
+	days      float64
+	sev       string
+	sevDist   int
+	part      string
+}
+
+// mentions resolves negation, duration, severity, body part, temperature
+// and patient hints over the token stream.
+func (x *Extractor) mentions(text, orig []rune, toks []token, res *Result) []Mention {
+	var ms []mstate
+	neg, except := false, false
+	clauseStart := 0 // index into ms of the first mention of the clause/segment
+	lastBreak := 0
+	for i, t := range toks {
+		if t.kind == kBoundary {
+			neg, except = false, false
+			clauseStart, lastBreak = len(ms), len(ms)
+			continue
+		}
+		var e entry
+		if t.entry >= 0 {
+			e = x.entries[t.entry]
+		}
+		switch t.kind {
+		case kNeg:
+			if x.postNegation(text, toks, i, ms, lastBreak) {
+				for k := lastBreak; k < len(ms); k++ {
+					if !ms[k].protected {
+						ms[k].state = Absent
+					}
+				}
+				continue
+			}
+			if t.end-t.start == 1 && text[t.start] == '不' && t.start > 0 && t.end < len(text) &&
+				unicode.Is(unicode.Han, text[t.start-1]) && complements[text[t.end]] {
+				continue // 拉不出, 睡不着
+			}
+			neg, except = true, false
+		case kPostNeg:
+			if len(ms) > lastBreak {
+				last := &ms[len(ms)-1]
+				if t.start-toks[last.tok].end <= 4 && !last.protected && !strings.ContainsRune("很些一点多", next(text, t.end)) {
+					last.state = Absent
+				}
+			}
+		case kBreak:
+			neg, except = false, false
+			lastBreak = len(ms)
+		case kExcept:
+			except = true
+			lastBreak = len(ms)
+		case kExceptEnd:
+			except = false
+		case kSymptom:
+			st := Present
+			if neg && !except {
+				st = Absent
+			}
+			ms = append(ms, mstate{tok: i, state: st, protected: except, sevDist: math.MaxInt})
+		case kPatient:
+			if neg && e.patient.pregnant {
+				continue // 没有怀孕
+			}
+			applyPatient(&res.Patient, e.patient)
+		case kQuantity:
+			switch t.q.kind {
+			case qTemperature:
+				res.TemperatureC = math.Max(res.TemperatureC, t.q.value)
+			case qAge:
+				if res.Patient.AgeYears < 0 {
+					res.Patient.AgeYears = math.Round(t.q.value*100) / 100
+				}
+			case qGestation:
+				res.Patient.Pregnant = true
+				res.Patient.Sex = "female"
+				if res.Patient.GestationWeeks == 0 {
+					res.Patient.GestationWeeks = int(math.Round(t.q.value))
+				}
+			}
+		}
+		_ = clauseStart
+	}
+	x.addFeverFromTemperature(text, toks, &ms)
+	x.attachDurations(toks, ms)
+	x.attachSeverity(toks, ms)
+	x.attachBodyParts(text, toks, ms)
+	finishPatient(&res.Patient)
+
+	out := make([]Mention, 0, len(ms))
+	for _, m := range ms {
+		t := toks[m.tok]
+		e := x.entries[t.entry]
+		s, ok := x.kg.Symptom(e.id)
+		if !ok {
+			continue
+		}
+		sev := m.sev
+		if sev == "" {
+			sev = e.sev
+		}
+		part := m.part
+		if part == "" {
+			part = s.BodyPart
+		}
+		out = append(out, Mention{
+			ID: s.ID, Name: s.Name, Text: string(orig[t.start:t.end]), Start: t.start, End: t.end,
+			State: m.state, DurationDays: m.days, Severity: sev, BodyPart: part, Fuzzy: t.kind == kHead,
+		})
+	}
+	return out
+}
+
+func next(text []rune, i int) rune {
+	if i < len(text) {
+		return text[i]
+	}
+	return 0
+}
+
+// postNegation: a negation word right after mentions and at the end of the
+// clause negates them (发烧咳嗽都没有).
+func (x *Extractor) postNegation(text []rune, toks []token, i int, ms []mstate, lastBreak int) bool {
+	if len(ms) <= lastBreak {
+		return false
+	}
+	last := toks[ms[len(ms)-1].tok]
+	if last.clause != toks[i].clause || toks[i].start-last.end > 3 {
+		return false
+	}
+	return onlyEnders(text, toks[i].end)
+}
+
+func applyPatient(p *Patient, c patientCue) {
+	if p.Sex == "" && c.sex != "" {
+		p.Sex = c.sex
+	}
+	if c.pregnant {
+		p.Pregnant = true
+	}
+	if p.AgeGroup == "" && c.group != "" {
+		p.AgeGroup = c.group
+	}
+}
+
+func finishPatient(p *Patient) {
+	if p.AgeYears >= 0 {
+		switch {
+		case p.AgeYears < 1:
+			p.AgeGroup = "infant"
+		case p.AgeYears < 14:
+			p.AgeGroup = "child"
+		case p.AgeYears < 60:
+			p.AgeGroup = "adult"
+		default:
+			p.AgeGroup = "elderly"
+		}
+	}
+	if p.Pregnant {
+		p.Sex = "female"
+		if p.AgeGroup == "" {
+			p.AgeGroup = "adult"
+		}
+	}
+}
+
+// addFeverFromTemperature: 最高39度 implies fever even without the word.
+func (x *Extractor) addFeverFromTemperature(text []rune, toks []token, ms *[]mstate) {
+	if x.feverID == "" {
+		return
+	}
+	fe := x.symptomEntry(x.feverID)
+	if fe < 0 {
+		return
+	}
+	for i, t := range toks {
+		if t.kind != kQuantity || t.q.kind != qTemperature || t.q.value < 37.3 {
+			continue
+		}
+		covered := false
+		for _, m := range *ms {
+			mt := toks[m.tok]
+			if mt.clause == t.clause || (abs(mt.clause-t.clause) <= 1 && x.isFever(mt)) {
+				if x.isFever(mt) {
+					covered = true
+					break
+				}
+			}
+		}
+		if covered {
+			continue
+		}
+		toks[i].kind = kSymptom
+		toks[i].entry = fe
+		m := mstate{tok: i, state: Present, sevDist: math.MaxInt}
+		*ms = append(*ms, m)
+	}
+	// Keep mentions in text order.
+	sortMentions(*ms, toks)
+	// Restore the quantity for severity from temperature.
+	for k := range *ms {
+		t := toks[(*ms)[k].tok]
+		if t.q.kind == qTemperature {
+			(*ms)[k].sev = feverSeverity(t.q.value)
+			(*ms)[k].sevDist = 0
+		}
+	}
+}
+
+func (x *Extractor) isFever(t token) bool {
+	return t.entry >= 0 && x.entries[t.entry].id == x.feverID
+}
+
+func feverSeverity(c float64) string {
+	switch {
+	case c >= 39.1:
+		return "severe"
+	case c >= 38.1:
+		return "moderate"
+	default:
+		return "mild"
+	}
+}
+
+func sortMentions(ms []mstate, toks []token) {
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && toks[ms[j].tok].start < toks[ms[j-1].tok].start; j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
+}
+
+func abs(a int) int {
+	if a < 0 {
+		return -a
+	}
+	return a
+}
+
+// attachDurations gives each mention the nearest duration of its clause;
+// a clause holding only a duration (发烧，两天了) serves the clause before.
+func (x *Extractor) attachDurations(toks []token, ms []mstate) {
+	type dur struct {
+		pos, clause int
+		days        float64
+	}
+	var ds []dur
+	for _, t := range toks {
+		switch {
+		case t.kind == kQuantity && t.q.kind == qDuration:
+			ds = append(ds, dur{t.start, t.clause, t.q.value})
+		case t.kind == kRelTime:
+			ds = append(ds, dur{t.start, t.clause, x.entries[t.entry].days})
+		}
+	}
+	if len(ds) == 0 {
+		return
+	}
+	hasMention := map[int]bool{}
+	for _, m := range ms {
+		hasMention[toks[m.tok].clause] = true
+	}
+	for k := range ms {
+		t := toks[ms[k].tok]
+		best, bestDist := -1.0, math.MaxInt
+		for _, d := range ds {
+			c := d.clause
+			if c != t.clause && !(c == t.clause+1 && !hasMention[c]) {
+				continue
+			}
+			dist := abs(d.pos - t.start)
+			if c != t.clause {
+				dist += 1000
+			}
+			if dist < bestDist {
+				best, bestDist = d.days, dist
+			}
+		}
+		if best > 0 {
+			ms[k].days = math.Round(best*1000) / 1000
+		}
+	}
+}
+
+// attachSeverity gives each severity cue to the nearest mention in its
+// clause within 6 runes, not across a break word.
+func (x *Extractor) attachSeverity(toks []token, ms []mstate) {
+	if len(ms) == 0 {
+		return
+	}
+	for i, t := range toks {
+		if t.kind != kSeverity {
+			continue
+		}
+		sev := x.entries[t.entry].sev
+		best, bestDist := -1, 7
+		for k := range ms {
+			mt := toks[ms[k].tok]
+			if mt.clause != t.clause || blocked(toks, ms[k].tok, i) {
+				continue
+			}
+			var dist int
+			if mt.start >= t.end {
+				dist = mt.start - t.end
+			} else {
+				dist = t.start - mt.end + 1 // prefer the mention after the cue
+			}
+			if dist < bestDist {
+				best, bestDist = k, dist
+			}
+		}
+		if best >= 0 && bestDist < ms[best].sevDist {
+			ms[best].sev, ms[best].sevDist = sev, bestDist
+		}
+	}
+}
+
+func blocked(toks []token, a, b int) bool {
+	if a > b {
+		a, b = b, a
+	}
+	for k := a + 1; k < b; k++ {
+		if toks[k].kind == kBreak || toks[k].kind == kSymptom {
+			return true
+		}
+	}
+	return false
+}
+
+// attachBodyParts: a body part right before a mention (手 + 发麻) makes it
+// specific; otherwise the KG's body part is used.
+func (x *Extractor) attachBodyParts(text []rune, toks []token, ms []mstate) {
+	for k := range ms {
+		i := ms[k].tok
+		for j := i - 1; j >= 0 && j >= i-3; j-- {
+			t := toks[j]
+			if t.kind == kBodyPart && t.clause == toks[i].clause && toks[i].start-t.end <= 3 {
+				if t.end <= toks[i].start || toks[i].start == t.start {
+					ms[k].part = x.entries[t.entry].id
+				}
+				break
+			}
+			if t.kind != kSeverity {
+				break
+			}
+		}
+	}
+}

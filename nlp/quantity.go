@@ -1,0 +1,252 @@
+package nlp
+
+// Number, duration, temperature and age expressions, scanned by hand
+// (no regexp) to keep extraction fast.
+
+var cnDigits = map[rune]float64{
+	'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5,
+	'六': 6, '七': 7, '八': 8, '九': 9,
+}
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+func isNumStart(r rune) bool {
+	if isDigit(r) {
+		return true
+	}
+	_, ok := cnDigits[r]
+	return ok || r == '十' || r == '半' || r == '几' || r == '数' || r == '好'
+}
+
+// parseNumber reads an Arabic or Chinese number (up to the hundreds, with
+// 半/几/十几) at text[i]. It returns the value and the runes consumed.
+func parseNumber(text []rune, i int) (float64, int) {
+	n := len(text)
+	if i >= n {
+		return 0, 0
+	}
+	if isDigit(text[i]) {
+		j, v := i, 0.0
+		for j < n && isDigit(text[j]) && j-i < 6 {
+			v = v*10 + float64(text[j]-'0')
+			j++
+		}
+		if j+1 < n && text[j] == '.' && isDigit(text[j+1]) {
+			f := 0.1
+			j++
+			for j < n && isDigit(text[j]) && f > 1e-4 {
+				v += f * float64(text[j]-'0')
+				f /= 10
+				j++
+			}
+		}
+		return v, j - i
+	}
+	j := i
+	switch {
+	case text[j] == '半':
+		return 0.5, 1
+	case text[j] == '数' || text[j] == '几':
+		return 3, 1
+	case text[j] == '好' && j+1 < n && text[j+1] == '几':
+		return 4, 2
+	}
+	v, cur := 0.0, -1.0
+	for j < n {
+		r := text[j]
+		if d, ok := cnDigits[r]; ok {
+			if cur >= 0 { // 一二 is not a number we read; stop
+				break
+			}
+			cur = d
+			j++
+			continue
+		}
+		switch r {
+		case '十':
+			if cur < 0 {
+				cur = 1
+			}
+			v += cur * 10
+			cur = -1
+			j++
+			if j < n && text[j] == '几' {
+				v += 5
+				j++
+				return v, j - i
+			}
+			continue
+		case '百':
+			if cur < 0 {
+				cur = 1
+			}
+			v += cur * 100
+			cur = -1
+			j++
+			continue
+		case '几':
+			if j > i {
+				v += 5
+				j++
+				return v, j - i
+			}
+		}
+		break
+	}
+	if cur > 0 {
+		v += cur
+	}
+	if j == i {
+		return 0, 0
+	}
+	return v, j - i
+}
+
+// quantity is one number-with-unit expression found in the text.
+type quantity struct {
+	kind       qkind
+	start, end int
+	value      float64 // days, °C, years or gestation weeks
+}
+
+type qkind uint8
+
+const (
+	qDuration qkind = iota + 1
+	qTemperature
+	qAge
+	qGestation
+)
+
+// hasPrefix reports whether text[i:] starts with s.
+func hasPrefix(text []rune, i int, s string) bool {
+	for _, r := range s {
+		if i >= len(text) || text[i] != r {
+			return false
+		}
+		i++
+	}
+	return true
+}
+
+func matchAny(text []rune, i int, opts ...string) int {
+	for _, s := range opts {
+		if hasPrefix(text, i, s) {
+			return len([]rune(s))
+		}
+	}
+	return 0
+}
+
+// Age contexts for scanQuantity.
+const (
+	ctxNone  = iota
+	ctxChild // a word for a young child precedes: 宝宝8个月 is an age
+	ctxBirth // 出生/生下来 precedes: 出生10天 is an age
+	ctxPreg  // 孕/怀孕 precedes: 孕32周 is a gestation
+)
+
+// scanQuantity reads a quantity starting at text[i] in the given context.
+func scanQuantity(text []rune, i int, ctx int) (quantity, bool) {
+	v, n := parseNumber(text, i)
+	if n == 0 {
+		return quantity{}, false
+	}
+	j := i + n
+	q := quantity{start: i, value: v}
+	// 39度5, 39.5℃, 三十八度五, 39°c, 38摄氏度
+	if k := matchAny(text, j, "摄氏度", "度", "℃", "°c", "°"); k > 0 {
+		j += k
+		if k == 1 && text[j-1] == '度' && j < len(text) {
+			if d, m := parseNumber(text, j); m == 1 && d < 10 && d >= 0 {
+				v += d / 10
+				j++
+			}
+		}
+		if v >= 34 && v <= 43 {
+			q.kind, q.value, q.end = qTemperature, v, j
+			return q, true
+		}
+		return quantity{}, false
+	}
+	// 孕32周 / 怀孕三个月
+	if ctx == ctxPreg {
+		if k := matchAny(text, j, "周", "个星期", "星期"); k > 0 && v <= 45 {
+			q.kind, q.value, q.end = qGestation, v, j+k
+			return q, true
+		}
+		if k := matchAny(text, j, "个多月", "个月", "月"); k > 0 && v <= 10 {
+			q.kind, q.value, q.end = qGestation, v*4.3, j+k
+			return q, true
+		}
+	}
+	// Ages: 三岁, 3周岁, 三岁半, 45岁
+	if k := matchAny(text, j, "周岁", "岁"); k > 0 {
+		j += k
+		if j < len(text) && text[j] == '半' {
+			v += 0.5
+			j++
+		}
+		if v > 130 {
+			return quantity{}, false
+		}
+		q.kind, q.value, q.end = qAge, v, j
+		return q, true
+	}
+	unit, k := 0.0, 0
+	switch {
+	case hasPrefix(text, j, "个半月"):
+		unit, k, v = 30, 3, v+0.5
+	case hasPrefix(text, j, "个多月"):
+		unit, k = 30, 3
+	case hasPrefix(text, j, "个月"):
+		unit, k = 30, 2
+	case hasPrefix(text, j, "个多小时"):
+		unit, k = 1.0/24, 4
+	case hasPrefix(text, j, "个小时"), hasPrefix(text, j, "个钟头"):
+		unit, k = 1.0/24, 3
+	case hasPrefix(text, j, "小时"):
+		unit, k = 1.0/24, 2
+	case hasPrefix(text, j, "分钟"):
+		unit, k = 1.0/1440, 2
+	case hasPrefix(text, j, "个星期"), hasPrefix(text, j, "个礼拜"):
+		unit, k = 7, 3
+	case hasPrefix(text, j, "星期"), hasPrefix(text, j, "礼拜"):
+		unit, k = 7, 2
+	case hasPrefix(text, j, "天"), hasPrefix(text, j, "日"), hasPrefix(text, j, "晚"), hasPrefix(text, j, "宿"):
+		unit, k = 1, 1
+	case hasPrefix(text, j, "周"):
+		unit, k = 7, 1
+	case hasPrefix(text, j, "月"):
+		// Bare 月 after a number is usually a date (3月), except 半月.
+		if text[i] == '半' {
+			unit, k = 30, 1
+		}
+	case hasPrefix(text, j, "年"):
+		unit, k = 365, 1
+	}
+	if k == 0 {
+		return quantity{}, false
+	}
+	j += k
+	// 两天半, 一年半, 十多天, 三天多
+	if j < len(text) && text[j] == '半' && unit >= 1 && v == float64(int(v)) {
+		v += 0.5
+		j++
+	}
+	end := j
+	// 天大 / 个月大 after a child word → age.
+	isAgeSuffix := j < len(text) && text[j] == '大'
+	if (ctx == ctxChild && unit == 30) || (ctx == ctxBirth && unit >= 1) || (isAgeSuffix && unit >= 1 && unit <= 30) {
+		if isAgeSuffix {
+			end++
+		}
+		q.kind, q.value, q.end = qAge, v*unit/365, end
+		if unit == 30 {
+			q.value = v / 12
+		}
+		return q, true
+	}
+	q.kind, q.value, q.end = qDuration, v*unit, end
+	return q, true
+}
