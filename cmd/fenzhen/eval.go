@@ -149,7 +149,7 @@ func printEval(w io.Writer, r *imaging.EvalResult, split, path string) {
 		auc = "AUC (" + r.Labels[1] + " vs " + r.Labels[0] + ")"
 	}
 	fmt.Fprintf(w, "model %s version %s on %s split of %s (%d images)\n", r.Model, r.Version, split, path, r.N)
-	fmt.Fprintf(w, "  ACC                %.4f\n  %-18s %.4f\n  balanced accuracy  %.4f\n", r.Accuracy, auc, r.AUC, r.BalancedAccuracy)
+	fmt.Fprintf(w, "  %-26s %.4f\n  %-26s %.4f\n  %-26s %.4f\n", "ACC", r.Accuracy, auc, r.AUC, "balanced accuracy", r.BalancedAccuracy)
 	fmt.Fprintln(w, "  per class:          recall   AUC      n")
 	for i, l := range r.Labels {
 		n := 0
