@@ -319,20 +319,17 @@ func (h *header) renderNative(img *Image, b []byte) (*Image, error) {
 		}
 		return img, nil
 	}
-	// Grey: modality LUT, then VOI window (or min..max), then MONOCHROME1 inversion.
-	vals := make([]float64, n)
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for i := range vals {
-		v := sample(i)*h.slope + h.intercept
-		vals[i] = v
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
-	}
+	// Grey: modality LUT, then VOI window (or min..max), then MONOCHROME1
+	// inversion. Values are recomputed rather than stored, so a large frame
+	// costs one byte per pixel.
+	value := func(i int) float64 { return sample(i)*h.slope + h.intercept }
 	img.Channels = 1
 	img.Pix = make([]uint8, n)
 	if h.hasWindow && h.windowWidth >= 1 {
 		// PS3.3 C.11.2.1.2.1, linear function.
 		c, w := h.windowCenter, h.windowWidth
-		for i, v := range vals {
+		for i := range img.Pix {
+			v := value(i)
 			switch {
 			case v <= c-0.5-(w-1)/2:
 				img.Pix[i] = 0
@@ -342,9 +339,16 @@ func (h *header) renderNative(img *Image, b []byte) (*Image, error) {
 				img.Pix[i] = clamp8(((v-(c-0.5))/(w-1) + 0.5) * 255)
 			}
 		}
-	} else if hi > lo {
-		for i, v := range vals {
-			img.Pix[i] = clamp8((v - lo) / (hi - lo) * 255)
+	} else {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := 0; i < n; i++ {
+			v := value(i)
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		if hi > lo {
+			for i := range img.Pix {
+				img.Pix[i] = clamp8((value(i) - lo) / (hi - lo) * 255)
+			}
 		}
 	}
 	if h.photometric == "MONOCHROME1" {
