@@ -104,3 +104,66 @@ func dataTypeOf(data any) DataType {
 	}
 	return ""
 }
+
+// concatRows joins same-typed tensors along dim 0. rows[i] is parts[i].Shape[0].
+func concatRows(parts []*Tensor, totalRows int64) (Tensor, error) {
+	first := parts[0]
+	shape := append([]int64{totalRows}, first.Shape[1:]...)
+	out := Tensor{Name: first.Name, DataType: first.DataType, Shape: shape}
+	switch first.Data.(type) {
+	case []float32:
+		out.Data = concatSlices[float32](parts)
+	case []float64:
+		out.Data = concatSlices[float64](parts)
+	case []int64:
+		out.Data = concatSlices[int64](parts)
+	case []int32:
+		out.Data = concatSlices[int32](parts)
+	case []int8:
+		out.Data = concatSlices[int8](parts)
+	case []uint8:
+		out.Data = concatSlices[uint8](parts)
+	case []bool:
+		out.Data = concatSlices[bool](parts)
+	default:
+		return Tensor{}, fmt.Errorf("tensor %q: unsupported data %T", first.Name, first.Data)
+	}
+	return out, nil
+}
+
+func concatSlices[T any](parts []*Tensor) []T {
+	n := 0
+	for _, p := range parts {
+		n += len(p.Data.([]T))
+	}
+	out := make([]T, 0, n)
+	for _, p := range parts {
+		out = append(out, p.Data.([]T)...)
+	}
+	return out
+}
+
+// sliceRows returns rows [from, to) of t along dim 0, sharing t's backing array.
+func sliceRows(t *Tensor, from, to int64) Tensor {
+	rowLen := NumElements(t.Shape[1:])
+	shape := append([]int64{to - from}, t.Shape[1:]...)
+	out := Tensor{Name: t.Name, DataType: t.DataType, Shape: shape}
+	a, b := from*rowLen, to*rowLen
+	switch d := t.Data.(type) {
+	case []float32:
+		out.Data = d[a:b:b]
+	case []float64:
+		out.Data = d[a:b:b]
+	case []int64:
+		out.Data = d[a:b:b]
+	case []int32:
+		out.Data = d[a:b:b]
+	case []int8:
+		out.Data = d[a:b:b]
+	case []uint8:
+		out.Data = d[a:b:b]
+	case []bool:
+		out.Data = d[a:b:b]
+	}
+	return out
+}
