@@ -1,0 +1,56 @@
+# Fenzhen: `make run` serves on :8080, `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/fenzhen
+ORT_LIB := third_party/onnxruntime/lib/libonnxruntime.so.1
+export FENZHEN_DATA ?= $(abspath ../shared/data)
+# Inputs per fuzz target in `make test`.
+FUZZCOUNT ?= 20000x
+export FUZZCOUNT
+
+.PHONY: setup setup-train run build test test-unit test-race fuzz bench vet fmt clean
+
+## setup: install what is missing (Go modules, pinned ONNX Runtime); safe to repeat
+setup: $(ORT_LIB)
+	@$(GO) version >/dev/null || { echo "Go is required: https://go.dev/dl"; exit 1; }
+	@$(GO) mod download
+	@$(GO) mod verify >/dev/null
+
+$(ORT_LIB): deploy/setup-ort.sh
+	./deploy/setup-ort.sh
+
+## setup-train: Debian packages for the Python training scripts and fixtures
+setup-train:
+	./deploy/setup-debian.sh
+
+build: setup
+	$(GO) build -trimpath -o $(BIN) ./cmd/fenzhen
+
+## run: build and serve on :8080 with the committed models and embedded knowledge graph
+run: build
+	./$(BIN) serve
+
+vet:
+	$(GO) vet ./...
+
+## test: vet, unit and integration tests, then bounded fuzzing
+test: setup vet test-unit fuzz
+
+test-unit:
+	$(GO) test -count=1 -timeout 8m ./...
+
+test-race: setup
+	$(GO) test -race -count=1 -timeout 10m ./inference/ ./api/
+
+fuzz: setup
+	./deploy/fuzz.sh
+
+## bench: serving benchmark (raw ORT vs server without and with dynamic batching)
+bench: build
+	./$(BIN) bench --out bench/RESULTS.md
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fenzhen/fenzhen/api"
+	"github.com/fenzhen/fenzhen/imaging"
+	"github.com/fenzhen/fenzhen/inference"
+)
+
+func init() {
+	register(command{name: "serve", summary: "run the HTTP server (triage, imaging, knowledge, KServe v2)", run: runServe})
+}
+
+func envHelp() string {
+	var b strings.Builder
+	b.WriteString("Environment (flags win over variables):\n")
+	for _, e := range api.Env {
+		fmt.Fprintf(&b, "  %-26s %s\n", e.Name, e.Help)
+	}
+	return b.String()
+}
+
+func runServe(args []string) error {
+	cfg := api.DefaultConfig()
+	if err := cfg.FromEnv(); err != nil {
+		return err
+	}
+	fs := newFlagSet("serve", "Serves the API of ../shared/API.md on --addr until SIGTERM or SIGINT;\nSIGHUP reloads the model repository without dropping requests.\n\n"+envHelp(),
+		"  fenzhen serve                                  # :8080, models/ and the embedded knowledge graph\n"+
+			"  fenzhen serve --addr 127.0.0.1:9000 --models /srv/fenzhen/models\n"+
+			"  FENZHEN_ORT_LIB=/opt/ort/libonnxruntime.so.1 fenzhen serve")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
+	fs.StringVar(&cfg.ModelsDir, "models", cfg.ModelsDir, "model repository directory")
+	fs.StringVar(&cfg.ORTLib, "ort-lib", cfg.ORTLib, "ONNX Runtime shared library")
+	fs.StringVar(&cfg.KGPath, "kg", cfg.KGPath, "knowledge graph file from `fenzhen kg import` (default: embedded)")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest JSON request body")
+	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", cfg.MaxImageBytes, "largest image upload")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request's work")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "grace period for in-flight requests on SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	log, err := newLogger(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	srv, cleanup, err := buildServer(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info("fenzhen ready", "addr", ln.Addr().String(), "onnxruntime", inference.RuntimeVersion(), "startup", time.Since(start).Round(time.Millisecond).String())
+	return srv.Serve(ctx, ln)
+}
+
+// buildServer loads the runtime, models and knowledge, and wires the API.
+// cleanup finishes admitted inference work and frees the sessions.
+func buildServer(cfg api.Config, log *slog.Logger) (*api.Server, func(), error) {
+	if err := inference.InitRuntime(cfg.ORTLib); err != nil {
+		return nil, nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	repo, err := inference.OpenRepository(cfg.ModelsDir, inference.RepositoryOptions{Metrics: inference.NewMetrics(reg), Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if err := repo.Reload(); err != nil {
+				log.Error("reload failed; still serving the previous models", "err", err)
+			} else {
+				log.Info("model repository reloaded")
+			}
+		}
+	}()
+	srv := api.New(cfg, api.Deps{Models: repo, Imaging: imaging.NewService(repo), Registry: reg}, log)
+	return srv, func() { signal.Stop(hup); repo.Close() }, nil
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
