@@ -11,11 +11,12 @@ import (
 //go:embed kg
 var defaultKG embed.FS
 
-// LoadDefault loads and validates the embedded default KG.
+// LoadDefault loads and validates the embedded default KG. Like LoadFS it
+// returns the KG alongside a *ValidationError.
 func LoadDefault() (*KG, error) {
 	g, err := LoadFS(defaultKG, "kg")
 	if err != nil {
-		return nil, fmt.Errorf("default KG: %w", err)
+		return g, fmt.Errorf("default KG: %w", err)
 	}
 	return g, nil
 }

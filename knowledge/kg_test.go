@@ -175,3 +175,19 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultKG checks the embedded authored KG: it must load, pass
+// integrity checks and meet the size the issue asks for.
+func TestDefaultKG(t *testing.T) {
+	g, err := LoadDefault()
+	if g != nil {
+		t.Logf("default KG: %+v", g.Stats())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := g.Stats()
+	if st.Departments < 40 || st.Symptoms < 800 || st.SymptomSynonym < 2000 || st.Diseases < 300 {
+		t.Errorf("default KG below the agreed size: %+v", st)
+	}
+}

@@ -34,7 +34,10 @@ func LoadDir(dir string) (*KG, error) {
 }
 
 // LoadFS loads an authored KG from root inside fsys and validates it.
-// Unknown fields and unknown YAML files are errors naming the file.
+// Unknown fields and unknown YAML files are errors naming the file. When
+// only validation fails, the loaded KG is returned too, with a
+// *ValidationError, so tools can still print counts; servers must treat
+// any error as fatal.
 func LoadFS(fsys fs.FS, root string) (*KG, error) {
 	g := &KG{src: map[string]string{}}
 	entries, err := fs.ReadDir(fsys, root)
@@ -107,7 +110,7 @@ func LoadFS(fsys fs.FS, root string) (*KG, error) {
 	}
 	g.build()
 	if err := g.Validate(); err != nil {
-		return nil, err
+		return g, err
 	}
 	return g, nil
 }
@@ -175,7 +178,7 @@ func FromBundle(b Bundle, source string) (*KG, error) {
 	}
 	g.build()
 	if err := g.Validate(); err != nil {
-		return nil, err
+		return g, err
 	}
 	return g, nil
 }

@@ -8,19 +8,29 @@ import (
 // maxProblems caps how many integrity problems one error lists.
 const maxProblems = 50
 
-// Validate checks ids, enums and referential integrity. The error lists
-// every problem (up to maxProblems) as "file: kind id: field: problem".
+// ValidationError lists every integrity problem of a KG, each as
+// "file: kind id: field: problem".
+type ValidationError struct {
+	Problems []error
+}
+
+func (e *ValidationError) Error() string {
+	errs := e.Problems
+	if len(errs) > maxProblems {
+		errs = append(errs[:maxProblems:maxProblems], fmt.Errorf("… and %d more problems", len(e.Problems)-maxProblems))
+	}
+	return fmt.Sprintf("invalid KG (%d problems): %v", len(e.Problems), errors.Join(errs...))
+}
+
+// Validate checks ids, enums and referential integrity; the error is a
+// *ValidationError.
 func (g *KG) Validate() error {
 	v := validator{g: g}
 	v.run()
 	if len(v.problems) == 0 {
 		return nil
 	}
-	errs := v.problems
-	if len(errs) > maxProblems {
-		errs = append(errs[:maxProblems:maxProblems], fmt.Errorf("… and %d more problems", len(v.problems)-maxProblems))
-	}
-	return fmt.Errorf("invalid KG (%d problems): %w", len(v.problems), errors.Join(errs...))
+	return &ValidationError{Problems: v.problems}
 }
 
 type validator struct {

@@ -40,10 +40,12 @@ var postNegations = []string{
 
 // severityCues map words to a severity.
 var severityCues = map[string]string{
+	"得厉害": "severe", "得很厉害": "severe", "得不行": "severe", "得要命": "severe", "得受不了": "severe",
+	"得很": "severe", "还有点": "mild", "还有些": "mild", "还有一点": "mild",
 	"剧烈": "severe", "剧痛": "severe", "厉害": "severe", "很厉害": "severe", "特别": "severe",
 	"非常": "severe", "严重": "severe", "受不了": "severe", "难以忍受": "severe", "要命": "severe",
 	"死去活来": "severe", "疼死了": "severe", "痛死了": "severe", "撕裂样": "severe", "刀割样": "severe",
-	"钻心": "severe", "得不行": "severe", "得要命": "severe", "不得了": "severe", "极其": "severe",
+	"钻心": "severe", "不得了": "severe", "极其": "severe",
 	"忍不住": "severe", "高烧": "severe", "高热": "severe",
 	"轻微": "mild", "轻度": "mild", "有点": "mild", "有点儿": "mild", "有些": "mild", "稍微": "mild",
 	"稍有": "mild", "一点": "mild", "一点点": "mild", "隐隐": "mild", "微微": "mild", "略有": "mild",
@@ -65,12 +67,13 @@ var severityCues = map[string]string{
 var heads = []string{
 	"疼", "痛", "疼痛", "痒", "肿", "胀", "麻", "酸", "酸痛", "胀痛", "刺痛", "发麻", "发痒",
 	"红肿", "发红", "出血", "流血", "发炎", "难受", "不舒服", "发热", "发烫", "发凉", "抽筋",
+	"作痛", "晕", "溃疡", "肿块", "包块",
 }
 
 // headAlias folds equivalent heads so 疼 and 痛 compose to the same symptom.
 var headAlias = map[string]string{
 	"疼": "痛", "疼痛": "痛", "酸痛": "酸", "发麻": "麻", "发痒": "痒", "流血": "出血",
-	"不舒服": "难受", "发烫": "发热",
+	"不舒服": "难受", "发烫": "发热", "作痛": "痛", "包块": "肿块",
 }
 
 // fillers may sit between a body part and its head: 肚子有点疼.
@@ -81,7 +84,7 @@ var fillers = map[rune]bool{
 	'较': true, '稍': true, '微': true, '隐': true, '经': true, '偶': true, '尔': true,
 	'时': true, '突': true, '然': true, '挺': true, '儿': true, '两': true, '边': true, '侧': true,
 	'左': true, '右': true, '上': true, '下': true, '里': true, '面': true, '头': false, '会': true,
-	'在': true, '开': true, '始': true, '了': true, '感': true, '觉': true,
+	'在': true, '开': true, '始': true, '了': true, '感': true, '觉': true, '长': true, '个': true,
 }
 
 // patientCues describe who the patient is.

@@ -93,6 +93,7 @@ type entry struct {
 	sev     string // severity for kSeverity, or implied by a symptom term
 	days    float64
 	patient patientCue
+	part    string // body part named inside a symptom term (手麻 → hand)
 }
 
 type composeKey struct{ part, head string }
@@ -262,7 +263,7 @@ func NewExtractor(kg *knowledge.KG, opts ...Option) (*Extractor, error) {
 // replace a cue or an earlier synonym; a synonym only fills free slots.
 func (x *Extractor) addSymptomTerm(term, id string, isName bool) {
 	term = knowledge.Normalize(term)
-	if term == "" {
+	if term == "" || unsafeTerms[term] {
 		return
 	}
 	variants := []string{term}
@@ -282,7 +283,7 @@ func (x *Extractor) addSymptomTerm(term, id string, isName bool) {
 				continue // a generated variant never hides a cue
 			}
 		}
-		x.entries = append(x.entries, entry{kind: kSymptom, id: id, sev: impliedSeverity(v)})
+		x.entries = append(x.entries, entry{kind: kSymptom, id: id, sev: impliedSeverity(v), patient: impliedPatient(v), part: x.leadingPart(key)})
 		x.trie.insert(key, len(x.entries)-1)
 	}
 }
@@ -292,8 +293,30 @@ func (x *Extractor) addSymptomTerm(term, id string, isName bool) {
 func impliedSeverity(term string) string {
 	best, bestLen := "", 0
 	for w, s := range severityCues {
-		if s != "" && len(w) > bestLen && strings.Contains(term, w) && w != term {
+		if s != "" && len(w) > bestLen && strings.Contains(term, w) {
 			best, bestLen = s, len(w)
+		}
+	}
+	return best
+}
+
+// leadingPart returns the body part a term starts with, if any.
+func (x *Extractor) leadingPart(term []rune) string {
+	e, n := x.trie.longest(term, 0)
+	if e >= 0 && n < len(term) && x.entries[e].kind == kBodyPart {
+		return x.entries[e].id
+	}
+	return ""
+}
+
+// impliedPatient reads patient hints contained in a symptom term
+// (月经不调 → female, 孕期腹痛 → pregnant, 新生儿黄疸 → infant).
+func impliedPatient(term string) patientCue {
+	var best patientCue
+	bestLen := 0
+	for w, c := range patientCues {
+		if len(w) > bestLen && len([]rune(w)) >= 2 && strings.Contains(term, w) {
+			best, bestLen = c, len(w)
 		}
 	}
 	return best
@@ -402,6 +425,9 @@ func (x *Extractor) quantityContext(text []rune, toks []token, i int) int {
 	if i > 0 && text[i-1] == '孕' {
 		return ctxPreg
 	}
+	if i >= 2 && hasPrefix(text, i-2, "今年") {
+		return ctxPerson
+	}
 	for _, w := range []string{"出生", "生下来", "出生后", "生了"} {
 		if k := len([]rune(w)); i >= k && hasPrefix(text, i-k, w) {
 			return ctxBirth
@@ -416,14 +442,14 @@ func (x *Extractor) quantityContext(text []rune, toks []token, i int) int {
 		return ctxNone
 	}
 	e := x.entries[t.entry]
-	if e.kind != kPatient {
-		return ctxNone
-	}
 	if e.patient.pregnant {
 		return ctxPreg
 	}
 	if e.patient.child {
 		return ctxChild
+	}
+	if e.kind == kPatient {
+		return ctxPerson
 	}
 	return ctxNone
 }
@@ -447,16 +473,37 @@ func isFrequency(text []rune, q quantity) bool {
 	return false
 }
 
-// composeParts turns body part + (fillers) + head into a symptom token.
+// composeParts turns body part + (fillers) + head into a symptom token
+// (肚子有点疼, 头不疼了). A bare head borrows the body part mentioned just
+// before (乳房有个肿块，不疼) or falls back to a generic symptom (很痒).
 func (x *Extractor) composeParts(text []rune, toks []token) []token {
-	out := toks[:0]
+	out := make([]token, 0, len(toks))
+	lastPart, lastPartEnd := "", -100
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
+		if t.kind == kHead {
+			if len(out) > 0 && out[len(out)-1].kind == kSymptom && t.start-out[len(out)-1].end <= 2 {
+				continue // 脚趾头红肿疼得厉害: the head belongs to that symptom
+			}
+			head := x.entries[t.entry].id
+			if id, ok := x.compose[composeKey{lastPart, head}]; ok && t.start-lastPartEnd <= 10 {
+				out = append(out, token{kind: kSymptom, start: t.start, end: t.end, entry: x.symptomEntry(id), clause: t.clause})
+			} else if id, ok := headFallback[head]; ok && x.symptomEntry(id) >= 0 {
+				out = append(out, token{kind: kSymptom, start: t.start, end: t.end, entry: x.symptomEntry(id), clause: t.clause})
+			}
+			continue
+		}
+		if t.kind == kSymptom {
+			if s, ok := x.kg.Symptom(x.entries[t.entry].id); ok && s.BodyPart != "" && s.BodyPart != "whole_body" {
+				lastPart, lastPartEnd = s.BodyPart, t.end
+			}
+		}
 		if t.kind != kBodyPart {
 			out = append(out, t)
 			continue
 		}
 		part := x.entries[t.entry].id
+		lastPart, lastPartEnd = part, t.end
 		j, ok := i+1, false
 		for ; j < len(toks) && j <= i+3; j++ {
 			n := toks[j]
@@ -467,7 +514,7 @@ func (x *Extractor) composeParts(text []rune, toks []token) []token {
 				ok = allFillers(text, toks, i, j)
 				break
 			}
-			if n.kind != kSeverity {
+			if n.kind != kSeverity && !(n.kind == kNeg && n.end-n.start == 1) {
 				break
 			}
 		}
@@ -481,10 +528,10 @@ func (x *Extractor) composeParts(text []rune, toks []token) []token {
 			out = append(out, t)
 			continue
 		}
-		st := token{kind: kSymptom, start: t.start, end: toks[j].end, entry: x.symptomEntry(id), clause: t.clause}
 		out = append(out, t) // keep the body part for body_part attribution
 		out = append(out, toks[i+1:j]...)
-		out = append(out, st)
+		out = append(out, token{kind: kSymptom, start: t.start, end: toks[j].end, entry: x.symptomEntry(id), clause: t.clause})
+		lastPartEnd = toks[j].end
 		i = j
 	}
 	return out

@@ -92,6 +92,21 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, res *Result) []Men
 				st = Absent
 			}
 			ms = append(ms, mstate{tok: i, state: st, protected: except, sevDist: math.MaxInt})
+			if st == Present {
+				applyPatient(&res.Patient, e.patient)
+				if sym, ok := x.kg.Symptom(e.id); ok && res.Patient.Sex == "" {
+					res.Patient.Sex = partSex[sym.BodyPart]
+				}
+			}
+		case kBodyPart:
+			if sx := partSex[e.id]; sx != "" && res.Patient.Sex == "" {
+				res.Patient.Sex = sx
+			}
+		case kSeverity:
+			if text[t.start] == '还' { // 还有点 also ends a negation
+				neg, except = false, false
+				lastBreak = len(ms)
+			}
 		case kPatient:
 			if neg && e.patient.pregnant {
 				continue // 没有怀孕
@@ -117,7 +132,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, res *Result) []Men
 	}
 	x.addFeverFromTemperature(text, toks, &ms)
 	x.attachDurations(toks, ms)
-	x.attachSeverity(toks, ms)
+	x.attachSeverity(text, toks, ms)
 	x.attachBodyParts(text, toks, ms)
 	finishPatient(&res.Patient)
 
@@ -133,7 +148,13 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, res *Result) []Men
 		if sev == "" {
 			sev = e.sev
 		}
+		if sev == "" && e.id == x.feverID && res.TemperatureC >= 37.3 {
+			sev = feverSeverity(res.TemperatureC)
+		}
 		part := m.part
+		if part == "" {
+			part = e.part
+		}
 		if part == "" {
 			part = s.BodyPart
 		}
@@ -164,6 +185,9 @@ func (x *Extractor) postNegation(text []rune, toks []token, i int, ms []mstate, 
 	}
 	return onlyEnders(text, toks[i].end)
 }
+
+// partSex: body parts that tell the patient's sex.
+var partSex = map[string]string{"scrotum": "male", "penis": "male", "vagina": "female"}
 
 func applyPatient(p *Patient, c patientCue) {
 	if p.Sex == "" && c.sex != "" {
@@ -317,29 +341,46 @@ func (x *Extractor) attachDurations(toks []token, ms []mstate) {
 }
 
 // attachSeverity gives each severity cue to the nearest mention in its
-// clause within 6 runes, not across a break word.
-func (x *Extractor) attachSeverity(toks []token, ms []mstate) {
+// clause within 6 runes, not across a break word. Cues starting with 得
+// (疼得厉害) look back only; a clause holding only a cue (胃疼，一阵阵的)
+// serves the clause before.
+func (x *Extractor) attachSeverity(text []rune, toks []token, ms []mstate) {
 	if len(ms) == 0 {
 		return
+	}
+	hasMention := map[int]bool{}
+	for _, m := range ms {
+		hasMention[toks[m.tok].clause] = true
 	}
 	for i, t := range toks {
 		if t.kind != kSeverity {
 			continue
 		}
 		sev := x.entries[t.entry].sev
+		backOnly := text[t.start] == '得'
 		best, bestDist := -1, 7
 		for k := range ms {
 			mt := toks[ms[k].tok]
-			if mt.clause != t.clause || blocked(toks, ms[k].tok, i) {
+			dist := 0
+			switch {
+			case mt.clause == t.clause:
+				if blocked(toks, ms[k].tok, i) {
+					continue
+				}
+				if mt.start >= t.end {
+					if backOnly {
+						continue
+					}
+					dist = mt.start - t.end
+				} else {
+					dist = t.start - mt.end + 1 // prefer the mention after the cue
+				}
+			case mt.clause == t.clause-1 && !hasMention[t.clause]:
+				dist = 6
+			default:
 				continue
 			}
-			var dist int
-			if mt.start >= t.end {
-				dist = mt.start - t.end
-			} else {
-				dist = t.start - mt.end + 1 // prefer the mention after the cue
-			}
-			if dist < bestDist {
+			if dist < bestDist || (dist == bestDist && dist == 6) {
 				best, bestDist = k, dist
 			}
 		}

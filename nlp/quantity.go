@@ -140,10 +140,11 @@ func matchAny(text []rune, i int, opts ...string) int {
 
 // Age contexts for scanQuantity.
 const (
-	ctxNone  = iota
-	ctxChild // a word for a young child precedes: 宝宝8个月 is an age
-	ctxBirth // 出生/生下来 precedes: 出生10天 is an age
-	ctxPreg  // 孕/怀孕 precedes: 孕32周 is a gestation
+	ctxNone   = iota
+	ctxChild  // a word for a young child precedes: 宝宝8个月 is an age
+	ctxBirth  // 出生/生下来 precedes: 出生10天 is an age
+	ctxPreg   // 孕/怀孕 precedes: 孕32周 is a gestation
+	ctxPerson // a person word precedes: 我爸70了 is an age
 )
 
 // scanQuantity reads a quantity starting at text[i] in the given context.
@@ -177,6 +178,14 @@ func scanQuantity(text []rune, i int, ctx int) (quantity, bool) {
 		}
 		if k := matchAny(text, j, "个多月", "个月", "月"); k > 0 && v <= 10 {
 			q.kind, q.value, q.end = qGestation, v*4.3, j+k
+			return q, true
+		}
+	}
+	// 我爸70了, 今年35
+	if ctx == ctxPerson && v >= 1 && v <= 120 && v == float64(int(v)) {
+		k := matchAny(text, j, "多了", "了", "多")
+		if k > 0 || j == len(text) || isHardBoundary(text[j]) {
+			q.kind, q.value, q.end = qAge, v, j+k
 			return q, true
 		}
 	}
