@@ -92,3 +92,41 @@ func TestWriteOpenIndex(t *testing.T) {
 		t.Fatalf("hits %v, err %v", hits, err)
 	}
 }
+
+// TestSearchDefaultKG runs the acceptance queries on the real KG.
+func TestSearchDefaultKG(t *testing.T) {
+	g, err := LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := NewIndex(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	tests := []struct{ q, top, name string }{
+		{"肚子疼", "symptom:abdominal_pain", "腹痛"},
+		{"心梗", "disease:acute_myocardial_infarction", "急性心肌梗死"},
+		{"拉肚子", "symptom:diarrhea", "腹泻"},
+		{"心内科", "department:03.04", "心血管内科"},
+	}
+	for _, tc := range tests {
+		hits, err := x.Search(tc.q, 10)
+		if err != nil || len(hits) == 0 {
+			t.Fatalf("%q: %v %v", tc.q, hits, err)
+		}
+		if got := hits[0].Type + ":" + hits[0].ID; got != tc.top || hits[0].Name != tc.name {
+			t.Errorf("%q: top %s %s, want %s %s", tc.q, got, hits[0].Name, tc.top, tc.name)
+		}
+	}
+	hits, _ := x.Search("肚子疼", 10)
+	diseases := 0
+	for _, h := range hits {
+		if h.Type == TypeDisease {
+			diseases++
+		}
+	}
+	if diseases < 3 {
+		t.Errorf("肚子疼: want diseases with 腹痛 among hits, got %v", hits)
+	}
+}
