@@ -18,6 +18,7 @@ import (
 
 	"github.com/fenzhen/fenzhen/imaging"
 	"github.com/fenzhen/fenzhen/inference"
+	"github.com/fenzhen/fenzhen/knowledge"
 )
 
 // Version is the server's version, reported by GET /v2.
@@ -27,6 +28,8 @@ var Version = "0.1.0"
 type Deps struct {
 	Models   *inference.Repository
 	Imaging  *imaging.Service
+	KG       *knowledge.KG
+	Index    *knowledge.Index
 	Registry *prometheus.Registry // where /metrics reads from; nil makes a fresh one
 }
 
@@ -73,6 +76,9 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 
+	e.GET("/v1/knowledge/search", s.knowledgeSearch)
+	e.GET("/v1/knowledge/diseases/:id", s.knowledgeDisease)
+	e.GET("/v1/departments", s.departments)
 	e.POST("/v1/imaging/chest", s.imagingHandler(imaging.ModelChestXray), imageBody)
 	e.POST("/v1/dermatology", s.imagingHandler(imaging.ModelDermatology), imageBody)
 
@@ -119,8 +125,9 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 type readiness struct {
-	Status string        `json:"status"` // ready | degraded | not_ready
-	Models []modelHealth `json:"models"`
+	Status    string        `json:"status"` // ready | degraded | not_ready
+	Knowledge bool          `json:"knowledge"`
+	Models    []modelHealth `json:"models"`
 }
 
 type modelHealth struct {
@@ -148,7 +155,8 @@ func (s *Server) readyz(c echo.Context) error {
 			loaded++
 		}
 	}
-	if s.draining.Load() || s.deps.Models == nil || loaded == 0 {
+	r.Knowledge = s.deps.KG != nil && s.deps.Index != nil
+	if s.draining.Load() || s.deps.Models == nil || loaded == 0 || !r.Knowledge {
 		r.Status = "not_ready"
 		return c.JSON(http.StatusServiceUnavailable, r)
 	}

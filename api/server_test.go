@@ -26,6 +26,8 @@ import (
 
 	"github.com/fenzhen/fenzhen/imaging"
 	"github.com/fenzhen/fenzhen/inference"
+	"github.com/fenzhen/fenzhen/knowledge"
+	"github.com/fenzhen/fenzhen/nlp/segment"
 )
 
 func TestMain(m *testing.M) {
@@ -50,7 +52,32 @@ func newTestServer(t *testing.T, edit func(*Config)) *Server {
 	}
 	t.Cleanup(repo.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return New(cfg, Deps{Models: repo, Imaging: imaging.NewService(repo), Registry: reg}, log)
+	kg, idx := testKnowledge(t)
+	return New(cfg, Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Registry: reg}, log)
+}
+
+var (
+	knowledgeOnce sync.Once
+	testKG        *knowledge.KG
+	testIndex     *knowledge.Index
+	knowledgeErr  error
+)
+
+// testKnowledge loads the embedded KG and its index once for all tests.
+func testKnowledge(t testing.TB) (*knowledge.KG, *knowledge.Index) {
+	knowledgeOnce.Do(func() {
+		testKG, knowledgeErr = knowledge.LoadDefault()
+		if knowledgeErr == nil {
+			var seg *segment.Segmenter
+			if seg, knowledgeErr = segment.New(testKG.Terms()); knowledgeErr == nil {
+				testIndex, knowledgeErr = knowledge.NewIndexWith(testKG, seg)
+			}
+		}
+	})
+	if knowledgeErr != nil {
+		t.Fatal(knowledgeErr)
+	}
+	return testKG, testIndex
 }
 
 func do(t *testing.T, s *Server, method, path, contentType string, body []byte, header ...string) *httptest.ResponseRecorder {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 
@@ -16,21 +15,6 @@ import (
 )
 
 // KServe v2 / Open Inference Protocol, REST binding with JSON tensors.
-
-type v2TensorIn struct {
-	Name     string          `json:"name"`
-	Shape    []int64         `json:"shape"`
-	Datatype string          `json:"datatype"`
-	Data     json.RawMessage `json:"data"`
-}
-
-type v2InferRequest struct {
-	ID      string       `json:"id,omitempty"`
-	Inputs  []v2TensorIn `json:"inputs"`
-	Outputs []struct {
-		Name string `json:"name"`
-	} `json:"outputs,omitempty"`
-}
 
 type v2TensorOut struct {
 	Name     string  `json:"name"`
@@ -121,29 +105,29 @@ func (s *Server) v2Infer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req v2InferRequest
-	if err := decodeJSON(c, &req); err != nil {
+	body, err := readJSONBody(c)
+	if err != nil {
 		return err
 	}
-	if len(req.Inputs) == 0 {
-		return errorf(CodeInvalidArgument, "inputs: at least one input tensor is required")
-	}
-	inputs := make([]inference.Tensor, len(req.Inputs))
-	for i, in := range req.Inputs {
-		t, err := v2Decode(in)
-		if err != nil {
-			return err
+	id, inputs, outputs, err := parseV2Infer(body)
+	if err != nil {
+		var perr *v2Error
+		if errors.As(err, &perr) {
+			return errorf(CodeInvalidArgument, "%v", perr)
 		}
-		inputs[i] = t
+		return err
+	}
+	if len(inputs) == 0 {
+		return errorf(CodeInvalidArgument, "inputs: at least one input tensor is required")
 	}
 	res, err := repo.Infer(c.Request().Context(), inference.Request{Model: c.Param("name"), Version: c.Param("version"), Inputs: inputs})
 	if err != nil {
 		return err
 	}
-	resp := v2InferResponse{ModelName: res.Model, ModelVersion: res.Version, ID: req.ID}
+	resp := v2InferResponse{ModelName: res.Model, ModelVersion: res.Version, ID: id}
 	want := map[string]bool{}
-	for _, o := range req.Outputs {
-		want[o.Name] = true
+	for _, name := range outputs {
+		want[name] = true
 	}
 	for _, o := range res.Outputs {
 		if len(want) > 0 && !want[o.Name] {
@@ -158,70 +142,6 @@ func (s *Server) v2Infer(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
-// v2Decode turns one JSON tensor into a typed Tensor. Data may be flat or
-// nested row-major arrays; errors name the input.
-func v2Decode(in v2TensorIn) (inference.Tensor, error) {
-	t := inference.Tensor{Name: in.Name, DataType: inference.DataType(in.Datatype), Shape: in.Shape}
-	if in.Name == "" {
-		return t, errorf(CodeInvalidArgument, "inputs: every tensor needs a name")
-	}
-	if !t.DataType.Valid() {
-		return t, errorf(CodeInvalidArgument, "input %q: datatype %q is not supported (FP32, FP64, INT64, INT32, INT8, UINT8, BOOL)", in.Name, in.Datatype)
-	}
-	n := inference.NumElements(in.Shape)
-	if len(in.Shape) == 0 || n < 0 {
-		return t, errorf(CodeInvalidArgument, "input %q: shape %v is not valid", in.Name, in.Shape)
-	}
-	flat := flatten(in.Data)
-	var err error
-	switch t.DataType {
-	case inference.FP32:
-		t.Data, err = unmarshalSlice[float32](flat)
-	case inference.FP64:
-		t.Data, err = unmarshalSlice[float64](flat)
-	case inference.INT64:
-		t.Data, err = unmarshalSlice[int64](flat)
-	case inference.INT32:
-		t.Data, err = unmarshalSlice[int32](flat)
-	case inference.INT8:
-		t.Data, err = unmarshalSlice[int8](flat)
-	case inference.UINT8:
-		t.Data, err = unmarshalSlice[uint8](flat)
-	case inference.BOOL:
-		t.Data, err = unmarshalSlice[bool](flat)
-	}
-	if err != nil {
-		return t, errorf(CodeInvalidArgument, "input %q: data is not an array of %s values: %v", in.Name, in.Datatype, err)
-	}
-	if int64(t.Len()) != n {
-		return t, errorf(CodeInvalidArgument, "input %q: shape %v needs %d elements, got %d", in.Name, in.Shape, n, t.Len())
-	}
-	return t, nil
-}
-
-func unmarshalSlice[T any](raw []byte) ([]T, error) {
-	var out []T
-	err := json.Unmarshal(raw, &out)
-	return out, err
-}
-
-// flatten drops the brackets of nested arrays: [[1,2],[3,4]] → [1,2,3,4].
-// Tensor data holds only numbers and booleans, so no bracket is inside a string.
-func flatten(raw []byte) []byte {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) < 2 || raw[0] != '[' || bytes.IndexByte(raw[1:], '[') < 0 {
-		return raw
-	}
-	out := make([]byte, 0, len(raw))
-	out = append(out, '[')
-	for _, b := range raw[1 : len(raw)-1] {
-		if b != '[' && b != ']' {
-			out = append(out, b)
-		}
-	}
-	return append(out, ']')
-}
-
 // jsonish accepts JSON's media types and the defaults of tools that post a
 // JSON string without naming it (curl -d sends form-urlencoded).
 func jsonish(mt string) bool {
@@ -232,14 +152,33 @@ func jsonish(mt string) bool {
 	return strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
 }
 
-// decodeJSON reads a JSON request body into v. A wrong content type is 415,
-// a body over the limit 413, malformed JSON 400.
-func decodeJSON(c echo.Context, v any) error {
+func checkJSONType(c echo.Context) error {
 	if ct := c.Request().Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !jsonish(mt) {
 			return errorf(CodeUnsupportedMediaType, "Content-Type must be application/json, got %q", ct)
 		}
+	}
+	return nil
+}
+
+// readJSONBody returns the whole body of a JSON request (bounded by limitBody).
+func readJSONBody(c echo.Context) ([]byte, error) {
+	if err := checkJSONType(c); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return nil, err // *http.MaxBytesError → 413
+	}
+	return body, nil
+}
+
+// decodeJSON reads a JSON request body into v. A wrong content type is 415,
+// a body over the limit 413, malformed JSON 400.
+func decodeJSON(c echo.Context, v any) error {
+	if err := checkJSONType(c); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(c.Request().Body)
 	if err := dec.Decode(v); err != nil {

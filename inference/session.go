@@ -26,6 +26,11 @@ func newSession(path string, cfg *ModelConfig) (*session, error) {
 	if err := opts.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("set inter-op threads: %w", err)
 	}
+	// ORT's pool threads spin between runs by default; on a small machine that
+	// steals the cores the HTTP side needs, so let them sleep.
+	if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		return nil, fmt.Errorf("disable thread spinning: %w", err)
+	}
 	in, out := names(cfg.Inputs), names(cfg.Outputs)
 	s, err := ort.NewDynamicAdvancedSession(path, in, out, opts)
 	if err != nil {
@@ -200,3 +205,27 @@ func fromORT(name string, v ort.Value) (Tensor, error) {
 	}
 	return t, nil
 }
+
+// Session is a bare ONNX Runtime session without queue or batcher, for
+// benchmarks that measure the runtime's own limit.
+type Session struct{ s *session }
+
+// OpenSession loads <versionDir>/model.onnx with the config beside it.
+func OpenSession(versionDir string) (*Session, *ModelConfig, error) {
+	cfgPath := versionDir + "/config.yaml"
+	cfg, err := LoadConfig(cfgPath, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := newSession(versionDir+"/model.onnx", cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Session{s: s}, cfg, nil
+}
+
+// Run executes one call with inputs in config order.
+func (s *Session) Run(inputs []Tensor) ([]Tensor, error) { return s.s.run(inputs) }
+
+// Close frees the session.
+func (s *Session) Close() { s.s.close() }

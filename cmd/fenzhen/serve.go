@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,8 @@ import (
 	"github.com/fenzhen/fenzhen/api"
 	"github.com/fenzhen/fenzhen/imaging"
 	"github.com/fenzhen/fenzhen/inference"
+	"github.com/fenzhen/fenzhen/knowledge"
+	"github.com/fenzhen/fenzhen/nlp/segment"
 )
 
 func init() {
@@ -100,8 +103,40 @@ func buildServer(cfg api.Config, log *slog.Logger) (*api.Server, func(), error) 
 			}
 		}
 	}()
-	srv := api.New(cfg, api.Deps{Models: repo, Imaging: imaging.NewService(repo), Registry: reg}, log)
-	return srv, func() { signal.Stop(hup); repo.Close() }, nil
+	kg, idx, err := loadKnowledge(cfg.KGPath)
+	if err != nil {
+		repo.Close()
+		return nil, nil, err
+	}
+	st := kg.Stats()
+	log.Info("knowledge graph loaded", "source", cmp.Or(cfg.KGPath, "embedded"), "diseases", st.Diseases, "symptoms", st.Symptoms, "departments", st.Departments)
+	deps := api.Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Registry: reg}
+	srv := api.New(cfg, deps, log)
+	return srv, func() { signal.Stop(hup); repo.Close(); idx.Close() }, nil
+}
+
+// loadKnowledge loads the KG (the embedded default unless path names an
+// imported one) and builds its in-memory search index with the gse analyzer.
+func loadKnowledge(path string) (*knowledge.KG, *knowledge.Index, error) {
+	var kg *knowledge.KG
+	var err error
+	if path == "" {
+		kg, err = knowledge.LoadDefault()
+	} else {
+		kg, err = knowledge.LoadFile(path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load knowledge graph: %w", err)
+	}
+	seg, err := segment.New(kg.Terms())
+	if err != nil {
+		return nil, nil, fmt.Errorf("load segmenter: %w", err)
+	}
+	idx, err := knowledge.NewIndexWith(kg, seg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build knowledge index: %w", err)
+	}
+	return kg, idx, nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {

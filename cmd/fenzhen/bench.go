@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/fenzhen/fenzhen/bench"
+	"github.com/fenzhen/fenzhen/inference"
+)
+
+func init() {
+	register(command{name: "bench", summary: "benchmark serving: raw ORT vs server with batching off and on", run: runBench})
+}
+
+func runBench(args []string) error {
+	o := bench.ServingOptions{ModelsDir: "models", Model: "cnn-test", Concurrency: 32, Duration: 10 * time.Second}
+	fs := newFlagSet("bench", "Measures, in one run on one model, raw in-process ONNX Runtime calls, the server\nwith batching off (max_batch_size 1) and the server with dynamic batching,\nand prints throughput, p50/p95/p99 and their ratios.",
+		"  fenzhen bench                                   # cnn-test, concurrency 32, 10 s per run\n"+
+			"  fenzhen bench --concurrency 64 --duration 20s --rate 3000\n"+
+			"  fenzhen bench --out bench/RESULTS.md            # also append the Markdown report")
+	fs.StringVar(&o.ModelsDir, "models", o.ModelsDir, "model repository")
+	fs.StringVar(&o.Model, "model", o.Model, "model to load")
+	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "closed-loop clients")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured time per run")
+	fs.Float64Var(&o.Rate, "rate", 0, "also run the batching server open-loop at this many requests/s")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime library (default $FENZHEN_ORT_LIB or the pinned one)")
+	out := fs.String("out", "", "append the Markdown report to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Concurrency < 1 || o.Duration <= 0 {
+		return fmt.Errorf("--concurrency and --duration must be positive")
+	}
+	if err := inference.InitRuntime(*ortLib); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	step, steps := 0, 4
+	if o.Rate > 0 {
+		steps++
+	}
+	rep, err := bench.Serving(ctx, o, func(what string) {
+		step++
+		fmt.Fprintf(os.Stderr, "[%d/%d] %s …\n", step, steps, what)
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range []bench.Stats{rep.Unbatched, rep.Batched, rep.RawBatch1, rep.RawSameBatch} {
+		fmt.Printf("%s  (%.0f rows/s)\n", s, s.ItemsPerSecond())
+	}
+	if rep.OpenLoop != nil {
+		fmt.Println(rep.OpenLoop)
+	}
+	md := rep.Markdown("fenzhen bench "+strings.Join(args, " "), inference.RuntimeVersion())
+	fmt.Println()
+	fmt.Println(md)
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		defer f.Close()
+		if _, err := fmt.Fprintln(f, "\n"+md); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	return nil
+}
