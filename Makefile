@@ -5,7 +5,7 @@ BIN := bin/fenzhen
 ORT_LIB := third_party/onnxruntime/lib/libonnxruntime.so.1
 export FENZHEN_DATA ?= $(abspath ../shared/data)
 # Inputs per fuzz target in `make test`.
-FUZZCOUNT ?= 20000x
+FUZZCOUNT ?= 40000x
 export FUZZCOUNT
 
 .PHONY: setup setup-train run build test test-unit test-race fuzz bench vet fmt clean

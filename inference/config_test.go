@@ -59,3 +59,21 @@ func firstLineWant(t *testing.T, path string) string {
 	}
 	return want
 }
+
+func TestNumElements(t *testing.T) {
+	for _, c := range []struct {
+		shape []int64
+		want  int64
+	}{
+		{[]int64{2, 3, 4}, 24},
+		{[]int64{}, 1},
+		{[]int64{0, 5}, 0},
+		{[]int64{-1, 5}, -1},
+		{[]int64{1 << 32, 1 << 32}, -1}, // would wrap to 0 in int64
+		{[]int64{1 << 62, 784}, -1},
+	} {
+		if got := NumElements(c.shape); got != c.want {
+			t.Errorf("NumElements(%v) = %d, want %d", c.shape, got, c.want)
+		}
+	}
+}

@@ -37,14 +37,20 @@ type Tensor struct {
 	Data     any
 }
 
-// NumElements is the product of the shape; -1 if a dimension is negative.
+// maxElements bounds any tensor's size, so products of client-sent shapes cannot overflow.
+const maxElements = 1 << 40
+
+// NumElements is the product of the shape; -1 if a dimension is negative or
+// the product exceeds 2^40 elements.
 func NumElements(shape []int64) int64 {
 	n := int64(1)
 	for _, d := range shape {
-		if d < 0 {
+		if d < 0 || d > maxElements {
 			return -1
 		}
-		n *= d
+		if n *= d; n > maxElements {
+			return -1
+		}
 	}
 	return n
 }
