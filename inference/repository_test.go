@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -54,7 +56,7 @@ func testRepo(t *testing.T, edit func(string) string) (*Repository, *Metrics) {
 		t.Fatal(err)
 	}
 	m := NewMetrics(nil)
-	r, err := OpenRepository(dir, RepositoryOptions{Metrics: m})
+	r, err := OpenRepository(dir, RepositoryOptions{Metrics: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,9 +48,10 @@ func NumElements(shape []int64) int64 {
 		if d < 0 || d > maxElements {
 			return -1
 		}
-		if n *= d; n > maxElements {
+		if d != 0 && n > maxElements/d {
 			return -1
 		}
+		n *= d
 	}
 	return n
 }
