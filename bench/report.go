@@ -39,6 +39,7 @@ func (r *ServingReport) Markdown(command, ortVersion string) string {
 	row := func(s Stats) {
 		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d |\n", s.Name, s.ItemsPerSecond(), round(s.P50), round(s.P95), round(s.P99), s.Errors)
 	}
+	row(r.Floor)
 	row(r.Unbatched)
 	row(r.Batched)
 	if r.OpenLoop != nil {
@@ -53,5 +54,7 @@ func (r *ServingReport) Markdown(command, ortVersion string) string {
 	fmt.Fprintf(&b, "| dynamic batching ÷ batching off (server, concurrency %d) | **%.2f×** |\n", o.Concurrency, r.Batched.ItemsPerSecond()/r.Unbatched.ItemsPerSecond())
 	fmt.Fprintf(&b, "| server with batching ÷ raw ORT at batch %d | **%.2f×** |\n", r.RawBatchSize, r.Batched.ItemsPerSecond()/r.RawSameBatch.ItemsPerSecond())
 	fmt.Fprintf(&b, "| server batching off ÷ raw ORT at batch 1 | %.2f× |\n", r.Unbatched.ItemsPerSecond()/r.RawBatch1.ItemsPerSecond())
+	fmt.Fprintf(&b, "| raw ORT batch %d ÷ raw ORT batch 1 (what batching saves inside ORT) | %.2f× |\n", r.RawBatchSize, r.RawSameBatch.ItemsPerSecond()/r.RawBatch1.ItemsPerSecond())
+	fmt.Fprintf(&b, "| server with batching ÷ HTTP+JSON floor | %.2f× |\n", r.Batched.ItemsPerSecond()/r.Floor.ItemsPerSecond())
 	return b.String()
 }

@@ -32,6 +32,7 @@ type ServingOptions struct {
 // ServingReport holds one side-by-side run on the same model.
 type ServingReport struct {
 	Options      ServingOptions
+	Floor        Stats // server, same request to a missing model: HTTP + JSON without inference
 	Unbatched    Stats // server, max_batch_size 1
 	Batched      Stats // server, dynamic batching
 	OpenLoop     *Stats
@@ -59,6 +60,11 @@ func Serving(ctx context.Context, o ServingOptions, progress func(string)) (*Ser
 	}
 	rep := &ServingReport{Options: o}
 
+	progress("server, HTTP + JSON floor (no inference)")
+	rep.Floor, err = floor(ctx, o, body)
+	if err != nil {
+		return nil, err
+	}
 	progress("server, batching off (max_batch_size 1)")
 	rep.Unbatched, _, err = serveAndLoad(ctx, o, body, func(c *inference.ModelConfig) {
 		c.MaxBatchSize = 1
@@ -208,6 +214,31 @@ func serveAndLoad(ctx context.Context, o ServingOptions, body []byte, override f
 	defer l.stop()
 	s, err := Closed(ctx, fmt.Sprintf("%s, concurrency %d", name, o.Concurrency), o.Concurrency, o.Duration, l.post(body))
 	return s, meanBatch(l.reg), err
+}
+
+// floor sends the same body to a model that does not exist: the server reads
+// and parses it fully, then answers 404, so this is the HTTP + JSON ceiling.
+func floor(ctx context.Context, o ServingOptions, body []byte) (Stats, error) {
+	l, err := startServer(o, nil)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer l.stop()
+	url := l.url[:len(l.url)-len(o.Model+"/infer")] + "no-such-model/infer"
+	return Closed(ctx, fmt.Sprintf("server, HTTP+JSON only (404), concurrency %d", o.Concurrency), o.Concurrency, o.Duration, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := l.client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			return fmt.Errorf("status %d, want 404", resp.StatusCode)
+		}
+		return nil
+	})
 }
 
 func serveOpen(ctx context.Context, o ServingOptions, body []byte) (Stats, error) {

@@ -168,9 +168,12 @@ func TestSegmentVsJieba(t *testing.T) {
 	chars := len([]rune(text))
 	fmt.Printf("gse: %d chars, %d words in %v (%.0f chars/s)\n", chars, words, gse.Round(time.Millisecond), float64(chars)/gse.Seconds())
 
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found; cannot compare with jieba")
+	// Debian's python3 carries python3-jieba; a pyenv python3 first on PATH does not.
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		if py, err = exec.LookPath("python3"); err != nil {
+			t.Skip("python3 not found; cannot compare with jieba")
+		}
 	}
 	if err := exec.Command(py, "-c", "import jieba").Run(); err != nil {
 		t.Skip("python3-jieba not installed (apt-get install python3-jieba); gse timing printed above")
