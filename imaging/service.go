@@ -60,12 +60,6 @@ type ModelRef struct {
 	Version string `json:"version"`
 }
 
-// Department is a 《医疗机构诊疗科目名录》 department.
-type Department struct {
-	Code string `json:"code"`
-	Name string `json:"name"`
-}
-
 // RedFlag mirrors the triage red-flag shape.
 type RedFlag struct {
 	ID   string `json:"id"`
@@ -84,13 +78,16 @@ type Urgency struct {
 // Response is the body of POST /v1/imaging/chest and POST /v1/dermatology.
 // The API layer sets RequestID and encodes it as is.
 type Response struct {
-	RequestID  string      `json:"request_id"`
-	Findings   []Finding   `json:"findings"`
-	Input      InputInfo   `json:"input"`
-	Models     []ModelRef  `json:"models"`
-	Department *Department `json:"department,omitempty"`
-	Urgency    *Urgency    `json:"urgency,omitempty"`
-	Disclaimer string      `json:"disclaimer"`
+	RequestID string     `json:"request_id"`
+	Findings  []Finding  `json:"findings"`
+	Input     InputInfo  `json:"input"`
+	Models    []ModelRef `json:"models"`
+	// Department is the 《医疗机构诊疗科目名录》 code, as API.md writes it ("13");
+	// DepartmentName is its name (皮肤科).
+	Department     string   `json:"department,omitempty"`
+	DepartmentName string   `json:"department_name,omitempty"`
+	Urgency        *Urgency `json:"urgency,omitempty"`
+	Disclaimer     string   `json:"disclaimer"`
 }
 
 // Urgency levels and labels (as in triage).
@@ -157,7 +154,7 @@ func (s *Service) Classify(ctx context.Context, model string, img *Image) (*Resp
 		Disclaimer: Disclaimer,
 	}
 	if model == ModelDermatology {
-		resp.Department = &Department{Code: "13", Name: "皮肤科"}
+		resp.Department, resp.DepartmentName = "13", "皮肤科"
 		resp.Urgency = dermUrgency(resp.Findings)
 	}
 	return resp, nil

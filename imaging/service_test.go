@@ -98,8 +98,8 @@ func TestClassifyDermUrgency(t *testing.T) {
 					t.Errorf("findings not best first: %+v", resp.Findings)
 				}
 			}
-			if resp.Department == nil || resp.Department.Code != "13" {
-				t.Errorf("department %+v", resp.Department)
+			if resp.Department != "13" || resp.DepartmentName != "皮肤科" {
+				t.Errorf("department %q %q", resp.Department, resp.DepartmentName)
 			}
 			if resp.Urgency == nil || resp.Urgency.Level != c.level || resp.Urgency.Label == "" || len(resp.Urgency.Reasons) == 0 {
 				t.Fatalf("urgency %+v", resp.Urgency)
