@@ -8,14 +8,20 @@ import (
 	"testing"
 )
 
-// BenchmarkParseV2Infer measures the JSON tensor reader on a 784-float request.
-func BenchmarkParseV2Infer(b *testing.B) {
+// randomInferBody is a one-row cnn-test request with float64-precision
+// numbers, as a Python client's json.dumps writes them.
+func randomInferBody() []byte {
 	rng := rand.New(rand.NewPCG(1, 2))
 	data := make([]float64, 784)
 	for i := range data {
 		data[i] = rng.NormFloat64()
 	}
-	body := inferBody("input", "FP32", []int64{1, 1, 28, 28}, data)
+	return inferBody("input", "FP32", []int64{1, 1, 28, 28}, data)
+}
+
+// BenchmarkParseV2Infer measures the JSON tensor reader on a 784-float request.
+func BenchmarkParseV2Infer(b *testing.B) {
+	body := randomInferBody()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -27,12 +33,7 @@ func BenchmarkParseV2Infer(b *testing.B) {
 
 // BenchmarkParseV2InferStdlib is the encoding/json baseline for the same body.
 func BenchmarkParseV2InferStdlib(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	data := make([]float64, 784)
-	for i := range data {
-		data[i] = rng.NormFloat64()
-	}
-	body := inferBody("input", "FP32", []int64{1, 1, 28, 28}, data)
+	body := randomInferBody()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
