@@ -25,7 +25,7 @@ func BenchmarkParseV2Infer(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, _, err := parseV2Infer(body); err != nil {
+		if _, err := parseV2Infer(body, -1); err != nil {
 			b.Fatal(err)
 		}
 	}

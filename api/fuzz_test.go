@@ -17,14 +17,17 @@ func FuzzParseV2Infer(f *testing.F) {
 		`{"inputs":[{"name":"s\u00e9","shape":[9999999999],"datatype":"FP32","data":[]}]}`,
 		`{"inputs":[`, `[]`, `{"inputs":[{"name":"a","shape":[1],"datatype":"FP16","data":[1]}]}`,
 	} {
-		f.Add([]byte(seed))
+		f.Add([]byte(seed), -1)
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		_, inputs, _, err := parseV2Infer(body)
+	bin := `{"inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}}],"parameters":{"binary_data_output":true}}`
+	f.Add(append([]byte(bin), 0, 0, 128, 63, 0, 0, 0, 64), len(bin))
+	f.Add(append([]byte(bin), 1, 2, 3), len(bin))
+	f.Fuzz(func(t *testing.T, body []byte, headerLen int) {
+		req, err := parseV2Infer(body, headerLen)
 		if err != nil {
 			return
 		}
-		for _, in := range inputs {
+		for _, in := range req.Inputs {
 			if err := in.Check(); err != nil {
 				t.Fatalf("accepted a tensor that fails its own check: %v", err)
 			}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -322,4 +323,46 @@ func TestShutdownUnderLoadLosesNothing(t *testing.T) {
 		t.Errorf("server answered %v requests with 200, clients received %d", handled, ok.Load())
 	}
 	t.Logf("%d answered before shutdown, %d clients refused after", ok.Load(), refused.Load())
+}
+
+// The binary data extension carries the same tensors as JSON and returns the same numbers.
+func TestV2BinaryData(t *testing.T) {
+	s := newTestServer(t, nil)
+	ref := loadReference(t)
+	header := fmt.Sprintf(`{"inputs":[{"name":"input","shape":[4,1,28,28],"datatype":"FP32","parameters":{"binary_data_size":%d}}],"outputs":[{"name":"probs","parameters":{"binary_data":true}}]}`, 4*len(ref.Input))
+	body := appendLittleEndian([]byte(header), ref.Input)
+	rec := do(t, s, "POST", "/v2/models/cnn-test/infer", "application/octet-stream", body, headerInferenceLength, fmt.Sprint(len(header)))
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	n, _ := strconv.Atoi(rec.Header().Get(headerInferenceLength))
+	raw := rec.Body.Bytes()
+	var resp v2InferResponse
+	if err := json.Unmarshal(raw[:n], &resp); err != nil || len(resp.Outputs) != 1 || resp.Outputs[0].Data != nil {
+		t.Fatalf("header %s: %v", raw[:n], err)
+	}
+	got, err := fromLittleEndian("FP32", raw[n:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got.([]float32) {
+		if d := v - ref.Probs[i]; d > 1e-5 || d < -1e-5 {
+			t.Fatalf("probs[%d] = %v, torch gave %v", i, v, ref.Probs[i])
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		body   []byte
+		hlen   string
+		status int
+	}{
+		{"short binary", body[:len(body)-4], fmt.Sprint(len(header)), 400},
+		{"extra bytes", append(append([]byte{}, body...), 0, 0, 0, 0), fmt.Sprint(len(header)), 400},
+		{"header past the body", body, fmt.Sprint(len(body) + 1), 400},
+		{"bad header length", body, "abc", 400},
+	} {
+		if rec := do(t, s, "POST", "/v2/models/cnn-test/infer", "application/octet-stream", c.body, headerInferenceLength, c.hlen); rec.Code != c.status {
+			t.Errorf("%s: %d %s", c.name, rec.Code, rec.Body)
+		}
+	}
 }

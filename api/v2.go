@@ -3,10 +3,12 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -17,10 +19,11 @@ import (
 // KServe v2 / Open Inference Protocol, REST binding with JSON tensors.
 
 type v2TensorOut struct {
-	Name     string  `json:"name"`
-	Datatype string  `json:"datatype"`
-	Shape    []int64 `json:"shape"`
-	Data     any     `json:"data"`
+	Name       string         `json:"name"`
+	Datatype   string         `json:"datatype"`
+	Shape      []int64        `json:"shape"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+	Data       any            `json:"data,omitempty"`
 }
 
 type v2InferResponse struct {
@@ -105,11 +108,21 @@ func (s *Server) v2Infer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := readJSONBody(c)
-	if err != nil {
+	headerLen := -1
+	if v := c.Request().Header.Get(headerInferenceLength); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errorf(CodeInvalidArgument, "%s %q is not a byte count", headerInferenceLength, v)
+		}
+		headerLen = n
+	} else if err := checkJSONType(c); err != nil {
 		return err
 	}
-	id, inputs, outputs, err := parseV2Infer(body)
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err // *http.MaxBytesError → 413
+	}
+	req, err := parseV2Infer(body, headerLen)
 	if err != nil {
 		var perr *v2Error
 		if errors.As(err, &perr) {
@@ -117,29 +130,52 @@ func (s *Server) v2Infer(c echo.Context) error {
 		}
 		return err
 	}
-	if len(inputs) == 0 {
+	if len(req.Inputs) == 0 {
 		return errorf(CodeInvalidArgument, "inputs: at least one input tensor is required")
 	}
-	res, err := repo.Infer(c.Request().Context(), inference.Request{Model: c.Param("name"), Version: c.Param("version"), Inputs: inputs})
+	res, err := repo.Infer(c.Request().Context(), inference.Request{Model: c.Param("name"), Version: c.Param("version"), Inputs: req.Inputs})
 	if err != nil {
 		return err
 	}
-	resp := v2InferResponse{ModelName: res.Model, ModelVersion: res.Version, ID: id}
-	want := map[string]bool{}
-	for _, name := range outputs {
-		want[name] = true
+	return writeV2Response(c, req, res)
+}
+
+// writeV2Response sends the outputs asked for (all when none are named), as
+// JSON or, where asked, in the binary data extension.
+func writeV2Response(c echo.Context, req *v2Request, res *inference.Result) error {
+	resp := v2InferResponse{ModelName: res.Model, ModelVersion: res.Version, ID: req.ID}
+	asked := map[string]*v2OutputRequest{}
+	for i := range req.Outputs {
+		asked[req.Outputs[i].Name] = &req.Outputs[i]
 	}
+	var tail []byte
 	for _, o := range res.Outputs {
-		if len(want) > 0 && !want[o.Name] {
+		want, named := asked[o.Name]
+		if len(asked) > 0 && !named {
 			continue
 		}
-		resp.Outputs = append(resp.Outputs, v2TensorOut{Name: o.Name, Datatype: string(o.DataType), Shape: o.Shape, Data: o.Data})
-		delete(want, o.Name)
+		delete(asked, o.Name)
+		out := v2TensorOut{Name: o.Name, Datatype: string(o.DataType), Shape: o.Shape, Data: o.Data}
+		if req.BinaryOutput || (named && want.Binary) {
+			before := len(tail)
+			tail = appendLittleEndian(tail, o.Data)
+			out.Data = nil
+			out.Parameters = map[string]any{"binary_data_size": len(tail) - before}
+		}
+		resp.Outputs = append(resp.Outputs, out)
 	}
-	for name := range want {
+	for name := range asked {
 		return errorf(CodeInvalidArgument, "outputs: the model has no output %q", name)
 	}
-	return c.JSON(http.StatusOK, resp)
+	if tail == nil {
+		return c.JSON(http.StatusOK, resp)
+	}
+	header, err := json.Marshal(resp)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	c.Response().Header().Set(headerInferenceLength, strconv.Itoa(len(header)))
+	return c.Blob(http.StatusOK, echo.MIMEOctetStream, append(header, tail...))
 }
 
 // jsonish accepts JSON's media types and the defaults of tools that post a
@@ -160,18 +196,6 @@ func checkJSONType(c echo.Context) error {
 		}
 	}
 	return nil
-}
-
-// readJSONBody returns the whole body of a JSON request (bounded by limitBody).
-func readJSONBody(c echo.Context) ([]byte, error) {
-	if err := checkJSONType(c); err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		return nil, err // *http.MaxBytesError → 413
-	}
-	return body, nil
 }
 
 // decodeJSON reads a JSON request body into v. A wrong content type is 415,

@@ -17,6 +17,9 @@ import (
 type v2Parser struct {
 	b   []byte
 	pos int
+	// bin is the binary data extension's tail; binPos how much inputs took.
+	bin    []byte
+	binPos int
 }
 
 type v2Error struct {
@@ -294,34 +297,77 @@ func parseBool(s string) (bool, error) {
 	return false, fmt.Errorf("not a boolean")
 }
 
-// parseV2Infer reads {"id", "inputs": [{name, shape, datatype, data, parameters}], "outputs": [{name}], "parameters"}.
-func parseV2Infer(body []byte) (id string, inputs []inference.Tensor, outputs []string, err error) {
+// v2Request is a decoded infer request.
+type v2Request struct {
+	ID      string
+	Inputs  []inference.Tensor
+	Outputs []v2OutputRequest
+	// BinaryOutput asks for every output in the binary data extension.
+	BinaryOutput bool
+}
+
+type v2OutputRequest struct {
+	Name   string
+	Binary bool
+}
+
+// parseV2Infer reads {"id", "inputs": [{name, shape, datatype, data,
+// parameters}], "outputs": [{name, parameters}], "parameters"}. With the
+// binary data extension (headerLen ≥ 0, from Inference-Header-Content-Length)
+// the JSON is body[:headerLen] and inputs with parameters.binary_data_size
+// take their little-endian bytes, in order, from the rest.
+func parseV2Infer(body []byte, headerLen int) (*v2Request, error) {
 	p := &v2Parser{b: body}
-	if p.peek() == 0 {
-		return "", nil, nil, errorf(CodeInvalidArgument, "request body is empty; a JSON object is required")
+	if headerLen >= 0 {
+		if headerLen > len(body) {
+			return nil, errorf(CodeInvalidArgument, "Inference-Header-Content-Length %d exceeds the body's %d bytes", headerLen, len(body))
+		}
+		p.b, p.bin = body[:headerLen], body[headerLen:]
 	}
-	err = p.object(func(key string) error {
+	if p.peek() == 0 {
+		return nil, errorf(CodeInvalidArgument, "request body is empty; a JSON object is required")
+	}
+	req := &v2Request{}
+	err := p.object(func(key string) error {
 		switch key {
 		case "id":
 			var e error
-			id, e = p.str()
+			req.ID, e = p.str()
 			return e
 		case "inputs":
 			return p.array(func() error {
 				t, err := p.input()
-				inputs = append(inputs, t)
+				req.Inputs = append(req.Inputs, t)
 				return err
 			})
 		case "outputs":
 			return p.array(func() error {
-				return p.object(func(k string) error {
-					if k != "name" {
-						return p.skip(0)
+				var o v2OutputRequest
+				err := p.object(func(k string) error {
+					switch k {
+					case "name":
+						var err error
+						o.Name, err = p.str()
+						return err
+					case "parameters":
+						return p.params(func(k string) error {
+							if k == "binary_data" {
+								return p.boolean(&o.Binary)
+							}
+							return p.skip(0)
+						})
 					}
-					name, err := p.str()
-					outputs = append(outputs, name)
-					return err
+					return p.skip(0)
 				})
+				req.Outputs = append(req.Outputs, o)
+				return err
+			})
+		case "parameters":
+			return p.params(func(k string) error {
+				if k == "binary_data_output" {
+					return p.boolean(&req.BinaryOutput)
+				}
+				return p.skip(0)
 			})
 		}
 		return p.skip(0)
@@ -329,7 +375,26 @@ func parseV2Infer(body []byte) (id string, inputs []inference.Tensor, outputs []
 	if err == nil && p.peek() != 0 {
 		err = p.fail("more than one JSON value in the body")
 	}
-	return id, inputs, outputs, err
+	if err == nil && p.binPos != len(p.bin) {
+		err = errorf(CodeInvalidArgument, "binary data: %d bytes follow the JSON header but the inputs' binary_data_size add up to %d", len(p.bin), p.binPos)
+	}
+	return req, err
+}
+
+func (p *v2Parser) params(field func(key string) error) error { return p.object(field) }
+
+func (p *v2Parser) boolean(dst *bool) error {
+	switch {
+	case len(p.b)-p.pos >= 4 && string(p.b[p.pos:p.pos+4]) == "true":
+		*dst = true
+		p.pos += 4
+	case len(p.b)-p.pos >= 5 && string(p.b[p.pos:p.pos+5]) == "false":
+		*dst = false
+		p.pos += 5
+	default:
+		return p.fail("want true or false")
+	}
+	return nil
 }
 
 // input reads one tensor. "data" may come before "datatype", so it is
@@ -337,9 +402,24 @@ func parseV2Infer(body []byte) (id string, inputs []inference.Tensor, outputs []
 func (p *v2Parser) input() (inference.Tensor, error) {
 	var t inference.Tensor
 	dataPos := -1
+	binSize := int64(-1)
 	err := p.object(func(key string) error {
 		var err error
 		switch key {
+		case "parameters":
+			err = p.params(func(k string) error {
+				if k != "binary_data_size" {
+					return p.skip(0)
+				}
+				s, err := p.number()
+				if err != nil {
+					return err
+				}
+				if binSize, err = strconv.ParseInt(s, 10, 64); err != nil || binSize < 0 {
+					return p.fail("binary_data_size %q is not a byte count", s)
+				}
+				return nil
+			})
 		case "name":
 			t.Name, err = p.str()
 		case "datatype":
@@ -369,6 +449,23 @@ func (p *v2Parser) input() (inference.Tensor, error) {
 	n := inference.NumElements(t.Shape)
 	if len(t.Shape) == 0 || n < 0 {
 		return t, errorf(CodeInvalidArgument, "input %q: shape %v is not valid", t.Name, t.Shape)
+	}
+	if binSize >= 0 {
+		if p.bin == nil {
+			return t, errorf(CodeInvalidArgument, "input %q: binary_data_size without an Inference-Header-Content-Length header", t.Name)
+		}
+		if binSize > int64(len(p.bin)-p.binPos) {
+			return t, errorf(CodeInvalidArgument, "input %q: binary_data_size %d exceeds the %d bytes left", t.Name, binSize, len(p.bin)-p.binPos)
+		}
+		raw := p.bin[p.binPos : p.binPos+int(binSize)]
+		p.binPos += int(binSize)
+		if t.Data, err = fromLittleEndian(t.DataType, raw); err != nil {
+			return t, errorf(CodeInvalidArgument, "input %q: %v", t.Name, err)
+		}
+		if int64(t.Len()) != n {
+			return t, errorf(CodeInvalidArgument, "input %q: shape %v needs %d elements, got %d", t.Name, t.Shape, n, t.Len())
+		}
+		return t, nil
 	}
 	if dataPos < 0 {
 		return t, errorf(CodeInvalidArgument, "input %q: data is missing", t.Name)

@@ -42,6 +42,7 @@ func (r *ServingReport) Markdown(command, ortVersion string) string {
 	row(r.Floor)
 	row(r.Unbatched)
 	row(r.Batched)
+	row(r.BatchedBin)
 	if r.OpenLoop != nil {
 		row(*r.OpenLoop)
 	}
@@ -56,5 +57,7 @@ func (r *ServingReport) Markdown(command, ortVersion string) string {
 	fmt.Fprintf(&b, "| server batching off ÷ raw ORT at batch 1 | %.2f× |\n", r.Unbatched.ItemsPerSecond()/r.RawBatch1.ItemsPerSecond())
 	fmt.Fprintf(&b, "| raw ORT batch %d ÷ raw ORT batch 1 (what batching saves inside ORT) | %.2f× |\n", r.RawBatchSize, r.RawSameBatch.ItemsPerSecond()/r.RawBatch1.ItemsPerSecond())
 	fmt.Fprintf(&b, "| server with batching ÷ HTTP+JSON floor | %.2f× |\n", r.Batched.ItemsPerSecond()/r.Floor.ItemsPerSecond())
+	fmt.Fprintf(&b, "| binary tensors ÷ JSON tensors (server, dynamic batching) | %.2f× |\n", r.BatchedBin.ItemsPerSecond()/r.Batched.ItemsPerSecond())
+	fmt.Fprintf(&b, "| binary tensors with batching ÷ batching off (JSON) | %.2f× |\n", r.BatchedBin.ItemsPerSecond()/r.Unbatched.ItemsPerSecond())
 	return b.String()
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +37,7 @@ type ServingReport struct {
 	Floor        Stats // server, same request to a missing model: HTTP + JSON without inference
 	Unbatched    Stats // server, max_batch_size 1
 	Batched      Stats // server, dynamic batching
+	BatchedBin   Stats // server, dynamic batching, binary data extension
 	OpenLoop     *Stats
 	MeanBatch    float64 // rows per ORT call in the batched run
 	RawSameBatch Stats   // in-process ORT at the batched run's mean batch size (items/s)
@@ -80,6 +83,22 @@ func Serving(ctx context.Context, o ServingOptions, progress func(string)) (*Ser
 		return nil, err
 	}
 	rep.MeanBatch = mean
+	progress("server, dynamic batching, binary tensors")
+	bin, hlen, err := binaryBody(cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	{
+		l, err := startServer(o, nil)
+		if err != nil {
+			return nil, err
+		}
+		rep.BatchedBin, err = Closed(ctx, fmt.Sprintf("server, dynamic batching, binary tensors, concurrency %d", o.Concurrency), o.Concurrency, o.Duration, l.postWith(bin, "application/octet-stream", hlen))
+		l.stop()
+		if err != nil {
+			return nil, err
+		}
+	}
 	if o.Rate > 0 {
 		progress(fmt.Sprintf("server, dynamic batching, open loop at %.0f req/s", o.Rate))
 		s, err := serveOpen(ctx, o, body)
@@ -157,6 +176,27 @@ func inferBody(cfg *inference.ModelConfig, rng *rand.Rand) ([]byte, error) {
 	return json.Marshal(map[string]any{"inputs": inputs})
 }
 
+// binaryBody is the same one-row request in the binary data extension.
+func binaryBody(cfg *inference.ModelConfig, rng *rand.Rand) ([]byte, string, error) {
+	type param struct {
+		Size int `json:"binary_data_size"`
+	}
+	var inputs []map[string]any
+	var tail []byte
+	for _, t := range randomInputs(cfg, 1, rng) {
+		data := t.Data.([]float32)
+		for _, v := range data {
+			tail = binary.LittleEndian.AppendUint32(tail, math.Float32bits(v))
+		}
+		inputs = append(inputs, map[string]any{"name": t.Name, "datatype": "FP32", "shape": t.Shape, "parameters": param{4 * len(data)}})
+	}
+	header, err := json.Marshal(map[string]any{"inputs": inputs, "parameters": map[string]bool{"binary_data_output": true}})
+	if err != nil {
+		return nil, "", err
+	}
+	return append(header, tail...), strconv.Itoa(len(header)), nil
+}
+
 type liveServer struct {
 	url    string
 	reg    *prometheus.Registry
@@ -190,9 +230,18 @@ func startServer(o ServingOptions, override func(*inference.ModelConfig)) (*live
 }
 
 func (l *liveServer) post(body []byte) func(context.Context) error {
+	return l.postWith(body, "application/json", "")
+}
+
+// postWith sends body; headerLen, when set, is the binary data extension's
+// Inference-Header-Content-Length.
+func (l *liveServer) postWith(body []byte, contentType, headerLen string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, "POST", l.url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
+		if headerLen != "" {
+			req.Header.Set("Inference-Header-Content-Length", headerLen)
+		}
 		resp, err := l.client.Do(req)
 		if err != nil {
 			return err
