@@ -38,6 +38,7 @@ type ServingReport struct {
 	Unbatched    Stats // server, max_batch_size 1
 	Batched      Stats // server, dynamic batching
 	BatchedBin   Stats // server, dynamic batching, binary data extension
+	UnbatchedBin Stats // server, batching off, binary data extension
 	OpenLoop     *Stats
 	MeanBatch    float64 // rows per ORT call in the batched run
 	RawSameBatch Stats   // in-process ORT at the batched run's mean batch size (items/s)
@@ -69,10 +70,7 @@ func Serving(ctx context.Context, o ServingOptions, progress func(string)) (*Ser
 		return nil, err
 	}
 	progress("server, batching off (max_batch_size 1)")
-	rep.Unbatched, _, err = serveAndLoad(ctx, o, body, func(c *inference.ModelConfig) {
-		c.MaxBatchSize = 1
-		c.Batching.PreferredBatchSizes = nil
-	}, "server, batching off")
+	rep.Unbatched, _, err = serveAndLoad(ctx, o, body, batchingOff, "server, batching off")
 	if err != nil {
 		return nil, err
 	}
@@ -83,17 +81,24 @@ func Serving(ctx context.Context, o ServingOptions, progress func(string)) (*Ser
 		return nil, err
 	}
 	rep.MeanBatch = mean
-	progress("server, dynamic batching, binary tensors")
 	bin, hlen, err := binaryBody(cfg, rng)
 	if err != nil {
 		return nil, err
 	}
-	{
-		l, err := startServer(o, nil)
+	for _, v := range []struct {
+		name     string
+		override func(*inference.ModelConfig)
+		dst      *Stats
+	}{
+		{"server, batching off, binary tensors", batchingOff, &rep.UnbatchedBin},
+		{"server, dynamic batching, binary tensors", nil, &rep.BatchedBin},
+	} {
+		progress(v.name)
+		l, err := startServer(o, v.override)
 		if err != nil {
 			return nil, err
 		}
-		rep.BatchedBin, err = Closed(ctx, fmt.Sprintf("server, dynamic batching, binary tensors, concurrency %d", o.Concurrency), o.Concurrency, o.Duration, l.postWith(bin, "application/octet-stream", hlen))
+		*v.dst, err = Closed(ctx, fmt.Sprintf("%s, concurrency %d", v.name, o.Concurrency), o.Concurrency, o.Duration, l.postWith(bin, "application/octet-stream", hlen))
 		l.stop()
 		if err != nil {
 			return nil, err
@@ -135,6 +140,12 @@ func Serving(ctx context.Context, o ServingOptions, progress func(string)) (*Ser
 		rep.RawSameBatch = rep.RawBatch1
 	}
 	return rep, nil
+}
+
+// batchingOff serves the same model with max_batch_size 1.
+func batchingOff(c *inference.ModelConfig) {
+	c.MaxBatchSize = 1
+	c.Batching.PreferredBatchSizes = nil
 }
 
 func latestVersionDir(modelsDir, model string) (string, error) {

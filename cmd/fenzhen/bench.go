@@ -53,7 +53,7 @@ func runBench(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	step, steps := 0, 6
+	step, steps := 0, 7
 	if o.Rate > 0 {
 		steps++
 	}
@@ -64,7 +64,7 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range []bench.Stats{rep.Floor, rep.Unbatched, rep.Batched, rep.BatchedBin, rep.RawBatch1, rep.RawSameBatch} {
+	for _, s := range []bench.Stats{rep.Floor, rep.Unbatched, rep.Batched, rep.UnbatchedBin, rep.BatchedBin, rep.RawBatch1, rep.RawSameBatch} {
 		fmt.Printf("%s  (%.0f rows/s)\n", s, s.ItemsPerSecond())
 	}
 	if rep.OpenLoop != nil {
