@@ -1,0 +1,90 @@
+package triage
+
+import (
+	"context"
+	"fmt"
+	"sort"
+)
+
+// Triage runs the whole pipeline for one request. Errors are *RequestError
+// for bad input (see ErrInvalid, ErrUnprocessable) or a wrapped inference
+// error; patient text never appears in an error.
+func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
+	if err := e.Validate(&req); err != nil {
+		return nil, err
+	}
+	topK := req.TopK
+	if topK == 0 {
+		topK = DefaultTopK
+	}
+	c := e.buildCase(&req)
+	resp := &Response{
+		Symptoms: c.mentions, Departments: []Department{}, Diseases: []Disease{},
+		Models: []ModelRef{}, Disclaimer: Disclaimer,
+	}
+	post := e.nb.posterior(c, c.state)
+	resp.Urgency = e.assessUrgency(c, post)
+	resp.NextQuestion = e.nextQuestion(c, post)
+	if len(c.present()) == 0 {
+		return resp, nil
+	}
+	var model map[string]float64
+	if e.model != nil {
+		p := c.extraction.Patient
+		p.Sex, p.Pregnant = c.sex, c.pregnant
+		if c.ageGroup != "" {
+			p.AgeGroup = c.ageGroup
+		}
+		var err error
+		model, err = e.model.predict(ctx, e.feat.Features(req.Text, c.state, p))
+		if err != nil {
+			return nil, fmt.Errorf("triage: %w", err)
+		}
+		resp.Models = append(resp.Models, ModelRef{Name: e.model.name, Version: e.model.version})
+	}
+	deps := e.rankDepartments(c, post, model, resp.Urgency.Level)
+	if len(deps) > topK {
+		deps = deps[:topK]
+	}
+	resp.Departments = deps
+	resp.Diseases = e.differential(c, post, topK)
+	return resp, nil
+}
+
+// differential formats the top diseases with the findings for and against
+// each (standard symptom names).
+func (e *Engine) differential(c *patientCase, post []scored, topK int) []Disease {
+	out := make([]Disease, 0, topK)
+	for _, s := range post {
+		if len(out) == topK {
+			break
+		}
+		d := e.nb.diseases[s.idx]
+		dd := Disease{
+			ID: d.ID, Name: d.Name, Probability: round4(s.prob),
+			DepartmentCode: routeForAge(d.Department, c), EvidenceFor: []string{}, EvidenceAgainst: []string{},
+		}
+		ids := make([]string, 0, len(c.state))
+		for id := range c.state {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			f, listed := d.Symptoms[id]
+			sym, ok := e.kg.Symptom(id)
+			if !ok {
+				continue
+			}
+			switch {
+			case c.state[id] == StatePresent && listed:
+				dd.EvidenceFor = append(dd.EvidenceFor, sym.Name)
+			case c.state[id] == StatePresent && !listed:
+				dd.EvidenceAgainst = append(dd.EvidenceAgainst, sym.Name)
+			case c.state[id] == StateAbsent && listed && f >= 0.5:
+				dd.EvidenceAgainst = append(dd.EvidenceAgainst, sym.Name)
+			}
+		}
+		out = append(out, dd)
+	}
+	return out
+}

@@ -1,0 +1,281 @@
+// Package triage turns a patient's own description into a department
+// recommendation, an urgency level, a ranked differential and the next
+// question worth asking. It combines the knowledge graph (naive-Bayes
+// posterior over diseases, red-flag rules) with an ONNX department
+// classifier served through the inference repository.
+package triage
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fenzhen/fenzhen/inference"
+	"github.com/fenzhen/fenzhen/knowledge"
+	"github.com/fenzhen/fenzhen/nlp"
+)
+
+// Disclaimer is returned with every triage, record and medication answer.
+const Disclaimer = "本结果由人工智能生成，仅供参考，不能替代医生的诊断和治疗建议。"
+
+// Limits of a Request.
+const (
+	MaxTextRunes = 2000
+	DefaultTopK  = 5
+	MaxTopK      = 20
+	MaxAge       = 120
+)
+
+// Urgency levels, most urgent first.
+const (
+	LevelEmergency = "emergency"
+	LevelUrgent    = "urgent"
+	LevelRoutine   = "routine"
+	LevelSelfCare  = "self_care"
+)
+
+// levelRank orders levels; a higher rank is more urgent.
+var levelRank = map[string]int{LevelSelfCare: 0, LevelRoutine: 1, LevelUrgent: 2, LevelEmergency: 3}
+
+// LevelLabels are the patient-facing words for each level.
+var LevelLabels = map[string]string{
+	LevelEmergency: "立即急诊或拨打120",
+	LevelUrgent:    "尽快就医（24小时内）",
+	LevelRoutine:   "门诊就诊",
+	LevelSelfCare:  "居家观察",
+}
+
+// Evidence states a client may send.
+const (
+	StatePresent = "present"
+	StateAbsent  = "absent"
+	StateUnknown = "unknown"
+)
+
+// Errors the API layer maps to status codes: ErrInvalid → 400
+// invalid_argument, ErrUnprocessable → 422 unprocessable. The wrapped
+// message is safe to return to the client (it never quotes patient text).
+var (
+	ErrInvalid       = errors.New("invalid argument")
+	ErrUnprocessable = errors.New("unprocessable")
+)
+
+// RequestError carries the offending field; errors.Is matches its Kind.
+type RequestError struct {
+	Kind    error // ErrInvalid or ErrUnprocessable
+	Field   string
+	Message string
+}
+
+func (e *RequestError) Error() string { return e.Message }
+
+// Unwrap lets errors.Is(err, ErrInvalid) work.
+func (e *RequestError) Unwrap() error { return e.Kind }
+
+func invalid(field, format string, a ...any) error {
+	return &RequestError{Kind: ErrInvalid, Field: field, Message: fmt.Sprintf(format, a...)}
+}
+
+func unprocessable(field, format string, a ...any) error {
+	return &RequestError{Kind: ErrUnprocessable, Field: field, Message: fmt.Sprintf(format, a...)}
+}
+
+// Answer is a reply to an earlier next_question.
+type Answer struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+}
+
+// Request is the body of POST /v1/triage (and /v1/record).
+type Request struct {
+	Text     string   `json:"text"`
+	Age      *float64 `json:"age,omitempty"`
+	Sex      string   `json:"sex,omitempty"`
+	Evidence []Answer `json:"evidence,omitempty"`
+	TopK     int      `json:"top_k,omitempty"`
+}
+
+// Department is one recommended department.
+type Department struct {
+	Code        string  `json:"code"`
+	Name        string  `json:"name"`
+	ParentCode  string  `json:"parent_code"`
+	Probability float64 `json:"probability"`
+}
+
+// RedFlag is a red-flag rule that fired; Text is the part of the patient's
+// text (or the answered symptom) that triggered it.
+type RedFlag struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+// Urgency is how soon the patient should be seen.
+type Urgency struct {
+	Level    string    `json:"level"`
+	Label    string    `json:"label"`
+	RedFlags []RedFlag `json:"red_flags"`
+	Reasons  []string  `json:"reasons"`
+}
+
+// Disease is one entry of the differential.
+type Disease struct {
+	ID              string   `json:"id"`
+	Name            string   `json:"name"`
+	Probability     float64  `json:"probability"`
+	DepartmentCode  string   `json:"department_code"`
+	EvidenceFor     []string `json:"evidence_for"`
+	EvidenceAgainst []string `json:"evidence_against"`
+}
+
+// Question is the next thing to ask. SymptomID is empty when asking for
+// the main complaint.
+type Question struct {
+	SymptomID string `json:"symptom_id"`
+	Name      string `json:"name"`
+	Text      string `json:"text"`
+}
+
+// ModelRef names a model that contributed to the answer.
+type ModelRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Response is the body of a 200 answer to POST /v1/triage; the API layer
+// sets RequestID.
+type Response struct {
+	RequestID    string        `json:"request_id"`
+	Symptoms     []nlp.Mention `json:"symptoms"`
+	Departments  []Department  `json:"departments"`
+	Urgency      Urgency       `json:"urgency"`
+	Diseases     []Disease     `json:"diseases"`
+	NextQuestion *Question     `json:"next_question"`
+	Models       []ModelRef    `json:"models"`
+	Disclaimer   string        `json:"disclaimer"`
+}
+
+// Options tunes an Engine. The zero value is usable.
+type Options struct {
+	// DepartmentModel is the classifier's name in the repository
+	// (default "triage-department"); "-" disables it.
+	DepartmentModel string
+	// ModelVersion pins a version; empty takes the newest.
+	ModelVersion string
+	// ModelWeight is the classifier's share when blended with the KG
+	// department distribution (default 0.5).
+	ModelWeight float64
+	// MaxQuestions stops next_question after this many answers (default 8).
+	MaxQuestions int
+	// ConfidentPosterior stops next_question once the leading disease
+	// reaches it (default 0.6).
+	ConfidentPosterior float64
+}
+
+// DefaultDepartmentModel is the repository name of the department classifier.
+const DefaultDepartmentModel = "triage-department"
+
+// Engine is immutable after New and safe for concurrent use.
+type Engine struct {
+	kg    *knowledge.KG
+	x     *nlp.Extractor
+	run   inference.Runner
+	opts  Options
+	feat  *Featurizer
+	model *deptModel // nil when no classifier is configured
+	nb    *bayes
+}
+
+// New builds an Engine. runner may be nil (KG only). A classifier that is
+// configured but does not match the features this KG produces is an error,
+// so a mismatched model never silently degrades routing.
+func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Options) (*Engine, error) {
+	if kg == nil || x == nil {
+		return nil, errors.New("triage: nil knowledge graph or extractor")
+	}
+	if opts.DepartmentModel == "" {
+		opts.DepartmentModel = DefaultDepartmentModel
+	}
+	if opts.ModelWeight <= 0 || opts.ModelWeight > 1 {
+		opts.ModelWeight = 0.5
+	}
+	if opts.MaxQuestions <= 0 {
+		opts.MaxQuestions = 8
+	}
+	if opts.ConfidentPosterior <= 0 || opts.ConfidentPosterior > 1 {
+		opts.ConfidentPosterior = 0.6
+	}
+	if miss := missingSafetyTerms(kg, x); len(miss) > 0 {
+		// The caller's extractor lacks the red-flag phrasings; build one
+		// that has them rather than under-triage.
+		own, err := nlp.NewExtractor(kg, ExtractorOptions(kg)...)
+		if err != nil {
+			return nil, fmt.Errorf("triage: extractor with safety terms: %w", err)
+		}
+		x = own
+	}
+	e := &Engine{kg: kg, x: x, run: runner, opts: opts, feat: NewFeaturizer(kg), nb: newBayes(kg)}
+	if runner != nil && opts.DepartmentModel != "-" {
+		m, err := loadDeptModel(kg, runner, opts.DepartmentModel, opts.ModelVersion, e.feat.Dim())
+		if err != nil {
+			return nil, fmt.Errorf("triage: %w", err)
+		}
+		e.model = m
+	}
+	return e, nil
+}
+
+// Models lists the models the engine calls.
+func (e *Engine) Models() []ModelRef {
+	if e.model == nil {
+		return []ModelRef{}
+	}
+	return []ModelRef{{Name: e.model.name, Version: e.model.version}}
+}
+
+// Validate checks a request without running it.
+func (e *Engine) Validate(req *Request) error {
+	n := utf8.RuneCountInString(req.Text)
+	if strings.TrimSpace(req.Text) == "" {
+		return invalid("text", "text must not be empty")
+	}
+	if !utf8.ValidString(req.Text) {
+		return invalid("text", "text must be valid UTF-8")
+	}
+	if n > MaxTextRunes {
+		return invalid("text", "text must be at most %d characters, got %d", MaxTextRunes, n)
+	}
+	if req.Age != nil && (math.IsNaN(*req.Age) || *req.Age < 0 || *req.Age > MaxAge) {
+		return invalid("age", "age must be between 0 and %d years", MaxAge)
+	}
+	if req.Sex != "" && req.Sex != "male" && req.Sex != "female" {
+		return invalid("sex", "sex must be male or female")
+	}
+	if req.TopK != 0 && (req.TopK < 1 || req.TopK > MaxTopK) {
+		return invalid("top_k", "top_k must be between 1 and %d", MaxTopK)
+	}
+	if len(req.Evidence) > 200 {
+		return invalid("evidence", "at most 200 evidence answers")
+	}
+	for i, a := range req.Evidence {
+		if _, ok := e.kg.Symptom(a.ID); !ok {
+			return unprocessable("evidence", "evidence[%d]: unknown symptom id %q", i, truncate(a.ID, 64))
+		}
+		switch a.State {
+		case StatePresent, StateAbsent, StateUnknown:
+		default:
+			return unprocessable("evidence", "evidence[%d]: state must be present, absent or unknown", i)
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

@@ -1,0 +1,172 @@
+package triage
+
+import (
+	"github.com/fenzhen/fenzhen/knowledge"
+	"github.com/fenzhen/fenzhen/nlp"
+)
+
+// selfCareDiseases are common, self-limiting conditions that may be
+// watched at home when nothing else points higher.
+var selfCareDiseases = map[string]bool{
+	"upper_respiratory_infection": true, "acute_pharyngitis": true, "miliaria": true,
+	"insect_bite_dermatitis": true, "functional_constipation": true, "tension_headache": true,
+	"lumbar_strain": true, "acne_vulgaris": true, "dandruff": true, "dry_eye": true,
+	"infant_colic": true, "herpes_labialis": true, "diaper_dermatitis": true,
+}
+
+// acuteDepartments: diseases filed under 急诊医学科 or 重症医学科 need care
+// the same day even before any red flag fires.
+var acuteDepartments = map[string]bool{"20": true, "28": true}
+
+// assessUrgency: red flags can only raise the level above the base level
+// derived from the differential and symptom severity, never lower it.
+func (e *Engine) assessUrgency(c *patientCase, post []scored) Urgency {
+	u := Urgency{Level: LevelRoutine, RedFlags: []RedFlag{}, Reasons: []string{}}
+	present := c.present()
+	if len(present) == 0 {
+		u.Label = LevelLabels[u.Level]
+		return u
+	}
+	raise := func(level, reason string) {
+		if levelRank[level] > levelRank[u.Level] {
+			u.Level = level
+		}
+		if reason != "" {
+			u.Reasons = append(u.Reasons, reason)
+		}
+	}
+	// Base level from the differential.
+	var acute, selfCare float64
+	for _, s := range post {
+		d := e.nb.diseases[s.idx]
+		if acuteDepartments[d.Department] {
+			acute += s.prob
+		}
+		if selfCareDiseases[d.ID] {
+			selfCare += s.prob
+		}
+	}
+	severe := false
+	for _, m := range c.mentions {
+		if m.State == nlp.Present && m.Severity == "severe" {
+			severe = true
+		}
+	}
+	switch {
+	case acute >= 0.4:
+		raise(LevelUrgent, "症状提示可能为急症，建议当天就医")
+	case severe:
+		raise(LevelUrgent, "症状程度较重，建议尽快就医")
+	case (selfCare >= 0.5 || allMild(present)) && !c.isChild() && c.tempC < 38.5 && maxDuration(c) <= 7:
+		u.Level = LevelSelfCare
+		u.Reasons = append(u.Reasons, "症状较轻，可先居家观察；如加重、高热不退或出现新症状请及时就医")
+	}
+	for _, rf := range e.kg.RedFlags() {
+		if trig, ok := c.redFlagFires(&rf); ok {
+			u.RedFlags = append(u.RedFlags, RedFlag{ID: rf.ID, Name: rf.Name, Text: trig})
+			raise(rf.Urgency, rf.Reason)
+		}
+	}
+	u.Label = LevelLabels[u.Level]
+	return u
+}
+
+// mildSymptoms are cold-like complaints an adult can watch at home for a
+// few days.
+var mildSymptoms = map[string]bool{
+	"runny_nose": true, "sneezing": true, "nasal_congestion": true, "sore_throat": true,
+	"itchy_throat": true, "dry_cough": true, "cough": true, "malaise": true,
+}
+
+func allMild(present []string) bool {
+	for _, id := range present {
+		if !mildSymptoms[id] {
+			return false
+		}
+	}
+	return len(present) > 0
+}
+
+func maxDuration(c *patientCase) float64 {
+	var d float64
+	for _, m := range c.mentions {
+		if m.DurationDays > d {
+			d = m.DurationDays
+		}
+	}
+	return d
+}
+
+// redFlagFires checks one rule and returns the patient's words that
+// triggered it. Missing facts (no age, no temperature) never satisfy a
+// constraint, except that words like 宝宝 or 孩子 stand in for an age
+// limit that covers all infants or all children.
+func (c *patientCase) redFlagFires(rf *knowledge.RedFlag) (string, bool) {
+	if len(rf.All) == 0 && len(rf.Any) == 0 {
+		return "", false
+	}
+	trigger := ""
+	for _, id := range rf.All {
+		if !c.has(id) {
+			return "", false
+		}
+		if trigger == "" {
+			trigger = c.spans[id]
+		}
+	}
+	if len(rf.Any) > 0 {
+		hit := ""
+		for _, id := range rf.Any {
+			if c.has(id) {
+				hit = c.spans[id]
+				break
+			}
+		}
+		if hit == "" {
+			return "", false
+		}
+		if trigger == "" {
+			trigger = hit
+		} else {
+			trigger += "、" + hit
+		}
+	}
+	if rf.AgeMax > 0 {
+		switch {
+		case c.age >= 0:
+			if c.age > rf.AgeMax {
+				return "", false
+			}
+		case rf.AgeMax >= 14 && (c.ageGroup == "infant" || c.ageGroup == "child"):
+		case rf.AgeMax >= 1 && c.ageGroup == "infant":
+		default:
+			return "", false
+		}
+	}
+	if rf.AgeMin > 0 {
+		if c.age >= 0 && c.age < rf.AgeMin || c.age < 0 && c.ageGroup != "elderly" {
+			return "", false
+		}
+	}
+	if rf.Sex != "" && c.sex != "" && c.sex != rf.Sex {
+		return "", false
+	}
+	if rf.Pregnant && !c.pregnant {
+		return "", false
+	}
+	if rf.TempMin > 0 {
+		if c.tempC < rf.TempMin {
+			return "", false
+		}
+		if t := tempText(c.tempC); trigger == "" {
+			trigger = t
+		} else {
+			trigger += "、" + t
+		}
+	}
+	return trigger, true
+}
+
+func tempText(t float64) string {
+	return trimFloat(t) + "℃"
+}
