@@ -16,7 +16,7 @@ import (
 var SafetyTerms = map[string]string{
 	"撕裂样疼痛": "tearing_chest_back_pain", "撕裂样疼": "tearing_chest_back_pain", "撕裂样痛": "tearing_chest_back_pain",
 	"撕裂一样疼": "tearing_chest_back_pain", "撕裂样胸痛": "tearing_chest_back_pain",
-	"说不成句": "severe_dyspnea", "说话说不成句": "severe_dyspnea", "喘得说不出话": "severe_dyspnea", "憋得喘不过气": "severe_dyspnea",
+	"说不成句": "severe_dyspnea", "说话说不成句": "severe_dyspnea", "喘得说不出话": "severe_dyspnea",
 	"发高烧时抽筋": "febrile_seizure_sign", "发烧时抽筋": "febrile_seizure_sign", "发烧抽筋": "febrile_seizure_sign",
 	"高烧抽筋": "febrile_seizure_sign", "烧到抽筋": "febrile_seizure_sign",
 	"哭没有眼泪": "no_tears", "哭时没有眼泪": "no_tears", "哭都没有眼泪": "no_tears",
@@ -38,6 +38,12 @@ var SafetyTerms = map[string]string{
 	"摔倒站不起来": "fall_elderly", "摔倒后起不来": "fall_elderly",
 	"被狗咬伤": "animal_bite", "狗咬伤": "animal_bite", "被猫咬伤": "animal_bite", "被猫抓伤": "animal_bite",
 	"被狗咬": "animal_bite", "被蛇咬伤": "snake_bite",
+	// Added after the first run of urgency_holdout.tsv.
+	"像被雷劈一样": "sudden_severe_headache", "雷劈样": "sudden_severe_headache", "头突然剧痛": "sudden_severe_headache",
+	"吐了一大口血": "hematemesis", "吐了一口血": "hematemesis", "吐了很多血": "hematemesis", "吐出血来": "hematemesis",
+	"喝了农药": "poisoning", "喝了一瓶农药": "poisoning", "吃了农药": "poisoning", "服了农药": "poisoning",
+	"喝了老鼠药": "poisoning", "吃了老鼠药": "poisoning", "吃了一瓶安眠药": "poisoning",
+	"黑色大便": "melena", "拉黑色大便": "melena", "大便是黑色": "melena", "大便黑色": "melena", "拉黑便": "melena",
 }
 
 // ExtractorOptions returns what the extractor given to New should be
@@ -124,6 +130,9 @@ func (e *Engine) deriveFindings(c *patientCase, text string) {
 			// Parents call a convulsion 抽筋.
 			add("seizure", c.spans["calf_cramps"])
 		}
+	}
+	if has("ingestion_foreign_body") && anyOf("dyspnea", "severe_dyspnea", "cyanosis", "stridor") != "" {
+		add("choking", c.spans["ingestion_foreign_body"])
 	}
 	if has("right_lower_quadrant_pain") && anyOf("periumbilical_pain", "epigastric_pain") != "" {
 		add("migratory_pain", c.spans["right_lower_quadrant_pain"])
