@@ -121,4 +121,20 @@ func NgramIndices(text string) []int {
 
 func appendRune(b []byte, r rune) []byte { return utf8.AppendRune(b, r) }
 
+// TextFeatures is the classifier input for a text alone, as in training.
+func (f *Featurizer) TextFeatures(x *nlp.Extractor, text string) []float32 {
+	r := x.Extract(text)
+	return f.Features(text, r.Evidence(), r.Patient)
+}
 
+// TextFeatureIndices lists the 1-valued positions of TextFeatures.
+func TextFeatureIndices(f *Featurizer, x *nlp.Extractor, text string) []int {
+	v := f.TextFeatures(x, text)
+	idx := make([]int, 0, 64)
+	for i, x := range v {
+		if x != 0 {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}

@@ -29,7 +29,7 @@ var SafetyTerms = map[string]string{
 	"楼摔下来": "high_fall", "楼上摔下来": "high_fall", "楼跳下来": "high_fall", "楼上跳下来": "high_fall",
 	"高处摔下": "high_fall", "高处跌落": "high_fall", "屋顶摔下来": "high_fall", "房顶摔下来": "high_fall",
 	"脚手架上摔下来": "high_fall",
-	"撞到胸口": "chest_trauma", "撞到胸部": "chest_trauma", "撞到肚子": "abdominal_trauma", "撞到腹部": "abdominal_trauma",
+	"撞到胸口":    "chest_trauma", "撞到胸部": "chest_trauma", "撞到肚子": "abdominal_trauma", "撞到腹部": "abdominal_trauma",
 	"血糖很高": "hyperglycemia", "血糖特别高": "hyperglycemia", "血糖非常高": "hyperglycemia",
 	"呼吸很深很快": "ketotic_breath", "呼吸深快": "ketotic_breath", "深大呼吸": "ketotic_breath",
 	"嘴唇青紫": "cyanosis", "嘴唇发乌": "cyanosis", "脸色青紫": "cyanosis",
