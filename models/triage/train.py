@@ -189,8 +189,8 @@ def evaluate(model, rows, dim, labels):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--per-disease", type=int, default=40, help="synthetic texts per KG disease")
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--per-disease", type=int, default=25, help="synthetic texts per KG disease")
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "triage-department", "1"))
     args = ap.parse_args()
@@ -234,14 +234,14 @@ def main():
     # Real consultations count twice: they are the distribution served.
     w = torch.tensor([1.0 if r["source"] == "kg" else 2.0 for r in train])
     model = Net(dim, len(labels), args.hidden)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-5)
     best, best_state = -1.0, None
     g = torch.Generator().manual_seed(SEED)
     for ep in range(args.epochs):
         model.train()
         perm = torch.randperm(len(train), generator=g)
-        for i in range(0, len(train), 128):
-            b = perm[i:i + 128]
+        for i in range(0, len(train), 256):
+            b = perm[i:i + 256]
             xb = torch.from_numpy(dense([train[j] for j in b.tolist()], dim))
             loss = (torch.nn.functional.cross_entropy(model.logits(xb), y[b], reduction="none") * w[b]).mean()
             opt.zero_grad()

@@ -1,0 +1,212 @@
+package triage
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// InterviewCase is one record of the DXY / Muzhi diagnosis benchmarks.
+type InterviewCase struct {
+	Disease    string          `json:"disease"`
+	SelfReport string          `json:"self_report"`
+	Explicit   map[string]bool `json:"explicit_symptoms"`
+	Implicit   map[string]bool `json:"implicit_symptoms"`
+}
+
+// ReadInterviewFile reads a DXY or Muzhi JSONL file.
+func ReadInterviewFile(path string) ([]InterviewCase, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("interview data (set FENZHEN_DATA or --data): %w", err)
+	}
+	defer f.Close()
+	var out []InterviewCase
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<22)
+	for n := 1; sc.Scan(); n++ {
+		var c InterviewCase
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			return nil, fmt.Errorf("%s: line %d: %w", path, n, err)
+		}
+		out = append(out, c)
+	}
+	return out, sc.Err()
+}
+
+// benchmarkDiseases maps the benchmarks' disease labels to KG diseases; a
+// label's score is the summed posterior of its KG diseases.
+var benchmarkDiseases = map[string][]string{
+	"上呼吸道感染": {"upper_respiratory_infection", "pediatric_urti_fever", "acute_pharyngitis", "influenza"},
+	"过敏性鼻炎":  {"allergic_rhinitis"},
+	"小儿腹泻":   {"pediatric_diarrhea", "acute_gastroenteritis"},
+	"小儿手足口病": {"hfmd"},
+	"肺炎":     {"pediatric_pneumonia", "pneumonia", "mycoplasma_pneumonia"},
+	"小儿支气管炎": {"pediatric_bronchitis", "acute_bronchitis", "bronchiolitis"},
+	"小儿消化不良": {"pediatric_dyspepsia", "functional_dyspepsia"},
+}
+
+// Published top-1 accuracies on the same benchmarks (their own test splits).
+var publishedInterview = map[string]string{
+	"dxy": "KR-DS (Xu et al. 2019) 0.74",
+	"mz":  "DQN (Wei et al. 2018) 0.65, KR-DS (Xu et al. 2019) 0.73",
+}
+
+// InterviewResult is top-1 disease accuracy before and after questions.
+type InterviewResult struct {
+	Set          string         `json:"set"`
+	N            int            `json:"n"`
+	Turns        int            `json:"turns"`
+	NoQuestions  float64        `json:"top1_no_questions"`
+	WithQuestion float64        `json:"top1"`
+	MeanAsked    float64        `json:"mean_questions"`
+	AnsweredRate float64        `json:"answered_rate"` // questions the patient could answer yes/no
+	UnknownLabel int            `json:"unknown_labels"`
+	PerDisease   map[string]int `json:"correct_per_disease"`
+	Support      map[string]int `json:"support"`
+	Published    string         `json:"published"`
+}
+
+// Interview simulates the interviews. The engine is not trained on these
+// sets (it is the KG and the extractor), so every record is held out.
+func (e *Engine) Interview(_ context.Context, set string, cases []InterviewCase, turns int) (*InterviewResult, error) {
+	res := &InterviewResult{Set: set, Turns: turns, PerDisease: map[string]int{}, Support: map[string]int{}, Published: publishedInterview[set]}
+	labels := map[string]bool{}
+	for _, c := range cases {
+		if _, ok := benchmarkDiseases[c.Disease]; ok {
+			labels[c.Disease] = true
+		}
+	}
+	labelList := make([]string, 0, len(labels))
+	for l := range labels {
+		labelList = append(labelList, l)
+	}
+	sort.Strings(labelList)
+	var ok0, ok1, asked, answered int
+	for _, c := range cases {
+		if !labels[c.Disease] {
+			res.UnknownLabel++
+			continue
+		}
+		res.N++
+		res.Support[c.Disease]++
+		text := c.SelfReport
+		if strings.TrimSpace(text) == "" {
+			text = strings.Join(sortedNames(c.Explicit), "，")
+		}
+		if r := []rune(text); len(r) > MaxTextRunes {
+			text = string(r[:MaxTextRunes])
+		}
+		pc := e.buildCase(&Request{Text: text})
+		for name, v := range c.Explicit {
+			if id := e.symptomID(name); id != "" {
+				pc.state[id] = boolState(v)
+				pc.asked[id] = true
+			}
+		}
+		implicit := map[string]string{}
+		for name, v := range c.Implicit {
+			if id := e.symptomID(name); id != "" {
+				implicit[id] = boolState(v)
+			}
+		}
+		if e.predictLabel(pc, labelList) == c.Disease {
+			ok0++
+		}
+		for t := 0; t < turns; t++ {
+			q := e.nextQuestion(pc, e.nb.posterior(pc, pc.state))
+			if q == nil || q.SymptomID == "" {
+				break
+			}
+			asked++
+			pc.asked[q.SymptomID] = true
+			pc.answers++
+			if s, ok := implicit[q.SymptomID]; ok {
+				pc.state[q.SymptomID] = s
+				answered++
+			}
+		}
+		if e.predictLabel(pc, labelList) == c.Disease {
+			ok1++
+			res.PerDisease[c.Disease]++
+		}
+	}
+	if res.N > 0 {
+		res.NoQuestions = float64(ok0) / float64(res.N)
+		res.WithQuestion = float64(ok1) / float64(res.N)
+		res.MeanAsked = float64(asked) / float64(res.N)
+	}
+	if asked > 0 {
+		res.AnsweredRate = float64(answered) / float64(asked)
+	}
+	return res, nil
+}
+
+func (e *Engine) predictLabel(c *patientCase, labels []string) string {
+	post := e.nb.posterior(c, c.state)
+	prob := map[string]float64{}
+	for _, s := range post {
+		prob[e.nb.diseases[s.idx].ID] = s.prob
+	}
+	best, bestP := "", -1.0
+	for _, l := range labels {
+		var p float64
+		for _, id := range benchmarkDiseases[l] {
+			p += prob[id]
+		}
+		if p > bestP {
+			best, bestP = l, p
+		}
+	}
+	return best
+}
+
+// symptomID maps a benchmark symptom name to a KG id: by name or synonym,
+// else through the extractor.
+func (e *Engine) symptomID(name string) string {
+	if s, ok := e.kg.SymptomByName(name); ok {
+		return s.ID
+	}
+	r := e.x.Extract(name)
+	for _, m := range r.Symptoms {
+		if m.State == StatePresent {
+			return m.ID
+		}
+	}
+	return ""
+}
+
+func boolState(v bool) string {
+	if v {
+		return StatePresent
+	}
+	return StateAbsent
+}
+
+func sortedNames(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Print writes the result with the published figures beside it.
+func (r *InterviewResult) Print(w io.Writer) {
+	fmt.Fprintf(w, "%s: n=%d  top-1 without questions %.4f, after ≤%d questions %.4f (mean %.2f asked, %.0f%% answerable)  published: %s\n",
+		r.Set, r.N, r.NoQuestions, r.Turns, r.WithQuestion, r.MeanAsked, 100*r.AnsweredRate, r.Published)
+	names := make([]string, 0, len(r.Support))
+	for k := range r.Support {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(w, "    %-8s recall %.3f (n=%d)\n", k, float64(r.PerDisease[k])/float64(r.Support[k]), r.Support[k])
+	}
+}
