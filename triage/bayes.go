@@ -11,13 +11,16 @@ import (
 // disease does not list: patients mention unrelated complaints, and the KG
 // lists only the typical ones, so a zero would veto diseases on noise.
 const (
-	leak            = 0.03
-	defaultPrev     = 0.1
-	outOfAgeFactor  = 0.05
-	wrongSexFactor  = 1e-6
-	notPregnantObst = 0.02
-	minFreq         = 0.01
-	maxFreq         = 0.99
+	leak           = 0.03
+	defaultPrev    = 0.1
+	outOfAgeFactor = 0.05
+	// unstatedAgeChildFactor scales diseases of children only when the
+	// text gives no age and no child cue.
+	unstatedAgeChildFactor = 0.2
+	wrongSexFactor         = 1e-6
+	notPregnantObst        = 0.02
+	minFreq                = 0.01
+	maxFreq                = 0.99
 )
 
 // bayes holds the KG's disease–symptom table in index form.
@@ -118,6 +121,10 @@ func (b *bayes) logPrior(i int, c *patientCase) float64 {
 		if lo, _ := d.AgeRange(); lo >= 14 {
 			lp += math.Log(outOfAgeFactor)
 		}
+	} else if _, hi := d.AgeRange(); hi <= 14 {
+		// No age and no 孩子/宝宝: most such texts are adults writing
+		// about themselves, so children's diseases are less likely.
+		lp += math.Log(unstatedAgeChildFactor)
 	}
 	if d.Sex != "" && c.sex != "" && d.Sex != c.sex {
 		lp += math.Log(wrongSexFactor)

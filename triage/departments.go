@@ -45,7 +45,8 @@ func routeForAge(code string, c *patientCase) string {
 			return k
 		}
 		return "07"
-	case c.age >= 18 || c.age < 0 && (c.ageGroup == "adult" || c.ageGroup == "elderly"):
+	case c.age >= 14 || c.age < 0:
+		// Without an age or a child cue the patient is taken for an adult.
 		if a, ok := adultCode[code]; ok {
 			return a
 		}

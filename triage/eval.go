@@ -134,7 +134,7 @@ func (e *Engine) Evaluate(ctx context.Context, cases []EvalCase) (*EvalResult, e
 		}
 		got := ""
 		for i, d := range resp.Departments {
-			if d.Code == emergencyCode && resp.Urgency.Level == LevelEmergency && len(resp.Departments) > i+1 {
+			if d.Code == emergencyCode && want.Code != emergencyCode && resp.Urgency.Level == LevelEmergency && len(resp.Departments) > i+1 {
 				continue // 急诊 first is a safety override, not a routing answer
 			}
 			if got == "" {

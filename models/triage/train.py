@@ -123,7 +123,14 @@ def consultations():
 
 
 def split(rows, seed):
-    """Seeded 80/10/10 per source."""
+    """Seeded 80/10/10 per source, after dropping repeated texts (the
+    source files hold exact duplicates, which would leak test into train)."""
+    seen, uniq = set(), []
+    for r in rows:
+        if r["text"] not in seen:
+            seen.add(r["text"])
+            uniq.append(r)
+    rows = uniq
     out = {"train": [], "val": [], "test": []}
     for src in sorted({r["source"] for r in rows}):
         part = [r for r in rows if r["source"] == src]
@@ -193,6 +200,8 @@ def main():
     ap.add_argument("--per-disease", type=int, default=25, help="synthetic texts per KG disease")
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "triage-department", "1"))
+    ap.add_argument("--test-csv", help="also write the consultation test split (text,department,source) here, "
+                    "outside the repository, for `fenzhen eval triage --data`")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -265,6 +274,12 @@ def main():
     for k in ("val", "test", "test_internal_medicine", "test_cmtmedqa", "kg_synthetic_test"):
         print(f"{k}: n={metrics[k]['n']} top1={metrics[k]['top1']} top3={metrics[k]['top3']}")
 
+    if args.test_csv:
+        with open(args.test_csv, "w", encoding="utf-8", newline="") as f:
+            wr = csv.writer(f)
+            wr.writerow(["text", "department", "source"])
+            for r in parts["test"]:
+                wr.writerow([r["text"], r["code"], r["source"]])
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
     torch.onnx.export(model, torch.zeros(1, dim), onnx_path, input_names=["features"], output_names=["probs"],
