@@ -81,7 +81,9 @@ func (e *Engine) rankDepartments(c *patientCase, post []scored, model map[string
 		}
 	}
 	dist := kgDist
-	if len(model) > 0 && len(kgDist) > 0 {
+	if len(kgDist) == 0 {
+		dist = model
+	} else if len(model) > 0 {
 		w := e.opts.ModelWeight
 		dist = map[string]float64{}
 		for k, p := range kgDist {

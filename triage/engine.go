@@ -25,7 +25,8 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 	post := e.nb.posterior(c, c.state)
 	resp.Urgency = e.assessUrgency(c, post)
 	resp.NextQuestion = e.nextQuestion(c, post)
-	if len(c.present()) == 0 {
+	noSymptom := len(c.present()) == 0
+	if noSymptom && (e.model == nil || !e.opts.ClassifyWithoutSymptoms) {
 		return resp, nil
 	}
 	var model map[string]float64
@@ -47,7 +48,9 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 		deps = deps[:topK]
 	}
 	resp.Departments = deps
-	resp.Diseases = e.differential(c, post, topK)
+	if !noSymptom {
+		resp.Diseases = e.differential(c, post, topK)
+	}
 	return resp, nil
 }
 

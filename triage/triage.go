@@ -168,6 +168,10 @@ type Options struct {
 	// ModelWeight is the classifier's share when blended with the KG
 	// department distribution (default 0.5).
 	ModelWeight float64
+	// ClassifyWithoutSymptoms lets the classifier rank departments for a
+	// text with no recognisable symptom (e.g. "乙肝能治好吗"). Off by
+	// default: API.md asks for empty lists then.
+	ClassifyWithoutSymptoms bool
 	// MaxQuestions stops next_question after this many answers (default 8).
 	MaxQuestions int
 	// ConfidentPosterior stops next_question once the leading disease

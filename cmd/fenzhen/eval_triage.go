@@ -21,7 +21,7 @@ func init() {
 // triageEngine builds the engine as the server does: default KG, the
 // extractor with the triage safety terms and, unless noModel, the
 // department classifier served from the model repository.
-func triageEngine(models, ortLib string, noModel bool) (*triage.Engine, func(), error) {
+func triageEngine(models, ortLib string, noModel bool, opts triage.Options) (*triage.Engine, func(), error) {
 	kg, err := knowledge.LoadDefault()
 	if err != nil {
 		return nil, nil, err
@@ -31,7 +31,7 @@ func triageEngine(models, ortLib string, noModel bool) (*triage.Engine, func(), 
 		return nil, nil, err
 	}
 	if noModel {
-		e, err := triage.New(kg, x, nil, triage.Options{})
+		e, err := triage.New(kg, x, nil, opts)
 		return e, func() {}, err
 	}
 	if err := inference.InitRuntime(ortLib); err != nil {
@@ -41,7 +41,7 @@ func triageEngine(models, ortLib string, noModel bool) (*triage.Engine, func(), 
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := triage.New(kg, x, repo, triage.Options{})
+	e, err := triage.New(kg, x, repo, opts)
 	if err != nil {
 		repo.Close()
 		return nil, nil, err
@@ -56,6 +56,8 @@ func evalTriage(args []string) error {
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
 	noModel := fs.Bool("no-model", false, "knowledge graph only, without the department classifier")
+	weight := fs.Float64("model-weight", 0, "classifier share when blended with the knowledge graph (default: the engine's 0.5)")
+	noSym := fs.Bool("classify-without-symptoms", false, "let the classifier answer texts with no recognised symptom")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,7 +70,7 @@ func evalTriage(args []string) error {
 	if err != nil {
 		return err
 	}
-	e, done, err := triageEngine(*models, *ortLib, *noModel)
+	e, done, err := triageEngine(*models, *ortLib, *noModel, triage.Options{ModelWeight: *weight, ClassifyWithoutSymptoms: *noSym})
 	if err != nil {
 		return err
 	}
@@ -96,7 +98,7 @@ func evalInterview(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	e, done, err := triageEngine("", "", true)
+	e, done, err := triageEngine("", "", true, triage.Options{})
 	if err != nil {
 		return err
 	}
