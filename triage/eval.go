@@ -27,15 +27,15 @@ type EvalCase struct {
 // code equals the expected one or is a sub-department of it (03.02 for an
 // expected 03 内科).
 type EvalResult struct {
-	N            int                `json:"n"`
-	Skipped      int                `json:"skipped"` // unmapped department label
-	NoSymptom    int                `json:"no_symptom"`
-	Top1         float64            `json:"top1"`
-	Top3         float64            `json:"top3"`
+	N         int     `json:"n"`
+	Skipped   int     `json:"skipped"` // unmapped department label
+	NoSymptom int     `json:"no_symptom"`
+	Top1      float64 `json:"top1"`
+	Top3      float64 `json:"top3"`
 	// Top1Routed also accepts the paediatric counterpart of the expected
 	// department (07.03 for 03.02): the engine sends children under 14 to
 	// 儿科 by policy, while platform labels name the adult clinic.
-	Top1Routed float64 `json:"top1_routed"`
+	Top1Routed   float64            `json:"top1_routed"`
 	Recall       map[string]float64 `json:"recall"`
 	Support      map[string]int     `json:"support"`
 	UrgencyN     int                `json:"urgency_n"`
