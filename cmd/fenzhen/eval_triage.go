@@ -51,7 +51,7 @@ func triageEngine(models, ortLib string, noModel bool, opts triage.Options) (*tr
 
 func evalTriage(args []string) error {
 	fs := newFlagSet("eval triage", "Triage every labelled text of a CSV or JSONL file and print department top-1/top-3,\nper-department recall, the confusion of expected × predicted department and, where the\nfile gives one, urgency accuracy and under-triage counts. CSV needs the columns text and\ndepartment (official code or a platform name such as 呼吸科), optionally urgency.",
-		"  fenzhen eval triage --data triage/testdata/urgency_eval.csv\n  fenzhen eval triage --data cases.jsonl --no-model\n  fenzhen eval triage --data $FENZHEN_DATA/consultations/cmtmedqa_dev.csv --json")
+		"  fenzhen eval triage --data triage/testdata/department_eval.csv\n  fenzhen eval triage --data cases.jsonl --no-model\n  fenzhen eval triage --data $FENZHEN_DATA/consultations/cmtmedqa_dev.csv --json")
 	data := fs.String("data", "", "CSV or JSONL file of labelled texts (required)")
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
