@@ -11,6 +11,7 @@ import (
 
 	"github.com/fenzhen/fenzhen/imaging"
 	"github.com/fenzhen/fenzhen/inference"
+	"github.com/fenzhen/fenzhen/triage"
 )
 
 // Error codes of ../shared/API.md, each with exactly one status.
@@ -78,6 +79,10 @@ func classify(err error) (code, msg string) {
 			return CodePayloadTooLarge, fmt.Sprintf("request body exceeds %d bytes", maxBytes.Limit)
 		}
 		return CodePayloadTooLarge, err.Error()
+	case errors.Is(err, triage.ErrInvalid):
+		return CodeInvalidArgument, err.Error()
+	case errors.Is(err, triage.ErrUnprocessable):
+		return CodeUnprocessable, err.Error()
 	case errors.Is(err, inference.ErrInvalidInput):
 		return CodeInvalidArgument, err.Error()
 	case errors.Is(err, inference.ErrModelNotFound):

@@ -19,6 +19,7 @@ import (
 	"github.com/fenzhen/fenzhen/imaging"
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/knowledge"
+	"github.com/fenzhen/fenzhen/triage"
 )
 
 // Version is the server's version, reported by GET /v2.
@@ -30,6 +31,7 @@ type Deps struct {
 	Imaging  *imaging.Service
 	KG       *knowledge.KG
 	Index    *knowledge.Index
+	Triage   *triage.Engine
 	Registry *prometheus.Registry // where /metrics reads from; nil makes a fresh one
 }
 
@@ -76,6 +78,9 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 
+	e.POST("/v1/triage", s.triage, jsonBody)
+	e.POST("/v1/record", s.record, jsonBody)
+	e.POST("/v1/medication/check", s.medicationCheck, jsonBody)
 	e.GET("/v1/knowledge/search", s.knowledgeSearch)
 	e.GET("/v1/knowledge/diseases/:id", s.knowledgeDisease)
 	e.GET("/v1/departments", s.departments)
@@ -127,6 +132,7 @@ func (s *Server) healthz(c echo.Context) error {
 type readiness struct {
 	Status    string        `json:"status"` // ready | degraded | not_ready
 	Knowledge bool          `json:"knowledge"`
+	Triage    bool          `json:"triage"`
 	Models    []modelHealth `json:"models"`
 }
 
@@ -156,7 +162,8 @@ func (s *Server) readyz(c echo.Context) error {
 		}
 	}
 	r.Knowledge = s.deps.KG != nil && s.deps.Index != nil
-	if s.draining.Load() || s.deps.Models == nil || loaded == 0 || !r.Knowledge {
+	r.Triage = s.deps.Triage != nil
+	if s.draining.Load() || s.deps.Models == nil || loaded == 0 || !r.Knowledge || !r.Triage {
 		r.Status = "not_ready"
 		return c.JSON(http.StatusServiceUnavailable, r)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/nlp/segment"
+	"github.com/fenzhen/fenzhen/triage"
 )
 
 func TestMain(m *testing.M) {
@@ -54,7 +55,15 @@ func newTestServer(t *testing.T, edit func(*Config)) *Server {
 	t.Cleanup(repo.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	kg, idx := testKnowledge(t)
-	return New(cfg, Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Registry: reg}, log)
+	x, err := triage.NewExtractor(kg, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := triage.New(kg, x, repo, triage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(cfg, Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Triage: eng, Registry: reg}, log)
 }
 
 var (

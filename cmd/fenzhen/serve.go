@@ -20,6 +20,7 @@ import (
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/nlp/segment"
+	"github.com/fenzhen/fenzhen/triage"
 )
 
 func init() {
@@ -110,7 +111,17 @@ func buildServer(cfg api.Config, log *slog.Logger) (*api.Server, func(), error) 
 	}
 	st := kg.Stats()
 	log.Info("knowledge graph loaded", "source", cmp.Or(cfg.KGPath, "embedded"), "diseases", st.Diseases, "symptoms", st.Symptoms, "departments", st.Departments)
-	deps := api.Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Registry: reg}
+	x, err := triage.NewExtractor(kg, idx)
+	if err != nil {
+		repo.Close()
+		return nil, nil, err
+	}
+	eng, err := triage.New(kg, x, repo, triage.Options{})
+	if err != nil {
+		repo.Close()
+		return nil, nil, fmt.Errorf("build triage engine: %w", err)
+	}
+	deps := api.Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Triage: eng, Registry: reg}
 	srv := api.New(cfg, deps, log)
 	return srv, func() { signal.Stop(hup); repo.Close(); idx.Close() }, nil
 }

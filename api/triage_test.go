@@ -1,0 +1,150 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+type triageResp struct {
+	RequestID string `json:"request_id"`
+	Symptoms  []struct {
+		ID, Name, Text, State string
+		Start, End            int
+	}
+	Departments []struct {
+		Code, Name  string
+		ParentCode  string `json:"parent_code"`
+		Probability float64
+	}
+	Urgency struct {
+		Level, Label string
+		RedFlags     []struct{ ID, Name, Text string } `json:"red_flags"`
+		Reasons      []string
+	}
+	Diseases     []json.RawMessage
+	NextQuestion *struct {
+		SymptomID string `json:"symptom_id"`
+		Name      string
+		Text      string
+	} `json:"next_question"`
+	Models     []struct{ Name, Version string }
+	Disclaimer string
+}
+
+func postTriage(t *testing.T, s *Server, body string) (int, triageResp, string) {
+	t.Helper()
+	rec := do(t, s, "POST", "/v1/triage", "application/json", []byte(body))
+	var out triageResp
+	if rec.Code == 200 {
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("decode: %v: %s", err, rec.Body)
+		}
+	}
+	return rec.Code, out, rec.Body.String()
+}
+
+func TestTriageRoute(t *testing.T) {
+	s := newTestServer(t, nil)
+	code, r, raw := postTriage(t, s, `{"text":"三岁孩子发烧两天了，最高39度，咳嗽有黄痰，不拉肚子","age":3,"sex":"male"}`)
+	if code != 200 {
+		t.Fatalf("%d %s", code, raw)
+	}
+	states := map[string]string{}
+	for _, sym := range r.Symptoms {
+		states[sym.ID] = sym.State
+	}
+	if states["fever"] != "present" || states["cough"] != "present" || states["diarrhea"] != "absent" {
+		t.Errorf("symptoms %+v", r.Symptoms)
+	}
+	if len(r.Departments) == 0 || !(r.Departments[0].Code == "07" || r.Departments[0].ParentCode == "07") {
+		t.Errorf("a 3-year-old should go to 儿科: %+v", r.Departments)
+	}
+	if r.Urgency.Level == "" || r.Urgency.Label == "" || len(r.Diseases) == 0 || r.Disclaimer == "" || r.RequestID == "" {
+		t.Errorf("incomplete answer: %s", raw)
+	}
+	hasDeptModel := false
+	for _, m := range r.Models {
+		hasDeptModel = hasDeptModel || m.Name == "triage-department"
+	}
+	if !hasDeptModel {
+		t.Errorf("models %+v do not name the department model", r.Models)
+	}
+
+	_, r, raw = postTriage(t, s, `{"text":"胸口疼得厉害，出了一身冷汗","age":58,"sex":"male"}`)
+	if r.Urgency.Level != "emergency" || len(r.Urgency.RedFlags) == 0 || r.Departments[0].Code != "20" {
+		t.Errorf("chest pain with sweating must be an emergency in 急诊: %s", raw)
+	}
+
+	// No recognisable symptom: 200, empty lists, routine, a question for the main complaint.
+	_, r, raw = postTriage(t, s, `{"text":"你好，请问在吗"}`)
+	if len(r.Symptoms) != 0 || r.Urgency.Level != "routine" || r.NextQuestion == nil || !strings.Contains(raw, `"departments":[]`) {
+		t.Errorf("no-symptom answer: %s", raw)
+	}
+}
+
+func TestTriageErrors(t *testing.T) {
+	s := newTestServer(t, nil)
+	long := strings.Repeat("头疼", 1001)
+	for _, c := range []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"empty text", `{"text":""}`, 400, CodeInvalidArgument},
+		{"missing text", `{}`, 400, CodeInvalidArgument},
+		{"too long", `{"text":"` + long + `"}`, 400, CodeInvalidArgument},
+		{"age too high", `{"text":"头疼","age":121}`, 400, CodeInvalidArgument},
+		{"age negative", `{"text":"头疼","age":-1}`, 400, CodeInvalidArgument},
+		{"bad sex", `{"text":"头疼","sex":"x"}`, 400, CodeInvalidArgument},
+		{"top_k", `{"text":"头疼","top_k":21}`, 400, CodeInvalidArgument},
+		{"unknown evidence", `{"text":"头疼","evidence":[{"id":"no_such_symptom","state":"present"}]}`, 422, CodeUnprocessable},
+		{"bad evidence state", `{"text":"头疼","evidence":[{"id":"fever","state":"maybe"}]}`, 422, CodeUnprocessable},
+		{"wrong type", `{"text":123}`, 400, CodeInvalidArgument},
+		{"not json", `text=头疼`, 400, CodeInvalidArgument},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := do(t, s, "POST", "/v1/triage", "application/json", []byte(c.body))
+			var e errorBody
+			json.Unmarshal(rec.Body.Bytes(), &e)
+			if rec.Code != c.status || e.Error.Code != c.code {
+				t.Errorf("%d %s, want %d %s", rec.Code, rec.Body, c.status, c.code)
+			}
+		})
+	}
+}
+
+func TestRecordAndMedication(t *testing.T) {
+	s := newTestServer(t, nil)
+	rec := do(t, s, "POST", "/v1/record", "application/json", []byte(`{"text":"三岁孩子发烧两天了，最高39度，咳嗽有黄痰，不拉肚子","age":3}`))
+	var r struct {
+		ChiefComplaint string `json:"chief_complaint"`
+		PresentIllness string `json:"present_illness"`
+		Positives      []string
+		Negatives      []string
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &r) != nil {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if !strings.HasPrefix(r.ChiefComplaint, "发热2天") || !strings.Contains(r.PresentIllness, "39") || len(r.Negatives) == 0 || r.Negatives[0] != "腹泻" {
+		t.Errorf("record %+v", r)
+	}
+	rec = do(t, s, "POST", "/v1/medication/check", "application/json", []byte(`{"drugs":["阿司匹林","布洛芬","不存在的药"],"conditions":["消化性溃疡"],"age":8}`))
+	var m struct {
+		Warnings []struct{ Drug, Severity, Reason string }
+		Unknown  []string `json:"unknown_drugs"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &m) != nil {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	sev := map[string]bool{}
+	for _, w := range m.Warnings {
+		sev[w.Drug+"/"+w.Severity] = true
+	}
+	if !sev["阿司匹林/contraindicated"] || !sev["阿司匹林/interaction"] || len(m.Unknown) != 1 || m.Unknown[0] != "不存在的药" {
+		t.Errorf("medication %s", rec.Body)
+	}
+	if rec := do(t, s, "POST", "/v1/medication/check", "application/json", []byte(`{"drugs":[]}`)); rec.Code != 400 {
+		t.Errorf("no drugs: %d %s", rec.Code, rec.Body)
+	}
+}
