@@ -302,7 +302,7 @@ func TestDeadlineAndCancellation(t *testing.T) {
 	if _, err := r.Infer(ctx, Request{Model: "cnn-test", Inputs: in}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want DeadlineExceeded", err)
 	}
-	if el := time.Since(start); el > time.Second {
+	if el := time.Since(start); el > 5*time.Second { // a hang guard, not a timing target
 		t.Errorf("deadline honoured only after %v", el)
 	}
 	ctx2, cancel2 := context.WithCancel(context.Background())

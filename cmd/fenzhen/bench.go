@@ -30,6 +30,7 @@ func runBench(args []string) error {
 	fs.Float64Var(&o.Rate, "rate", 0, "also run the batching server open-loop at this many requests/s")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime library (default $FENZHEN_ORT_LIB or the pinned one)")
 	out := fs.String("out", "", "append the Markdown report to this file")
+	workload := fs.String("workload", "serving", "serving (batching comparison on --model) or triage (POST /v1/triage through the full server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -53,6 +54,22 @@ func runBench(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *workload == "triage" {
+		stats, err := benchTriage(ctx, o.Concurrency, o.Duration)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "## Triage: POST /v1/triage through the full server (%s)\n\n- Command: `fenzhen bench %s`\n- Machine: %s; ONNX Runtime %s\n- 10 colloquial complaints in rotation, JSON over loopback HTTP, closed loop; the load generator shares the 2 cores.\n\n| run | req/s | p50 | p95 | p99 | errors |\n|---|---:|---:|---:|---:|---:|\n",
+			time.Now().UTC().Format("2006-01-02"), strings.Join(args, " "), bench.Machine(), inference.RuntimeVersion())
+		for _, s := range stats {
+			fmt.Println(s)
+			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d |\n", s.Name, s.Throughput, s.P50, s.P95, s.P99, s.Errors)
+		}
+		return appendReport(*out, b.String())
+	} else if *workload != "serving" {
+		return fmt.Errorf("--workload %q: want serving or triage", *workload)
+	}
 	step, steps := 0, 7
 	if o.Rate > 0 {
 		steps++
@@ -73,15 +90,21 @@ func runBench(args []string) error {
 	md := rep.Markdown("fenzhen bench "+strings.Join(args, " "), inference.RuntimeVersion())
 	fmt.Println()
 	fmt.Println(md)
-	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-		defer f.Close()
-		if _, err := fmt.Fprintln(f, "\n"+md); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
+	return appendReport(*out, md)
+}
+
+// appendReport appends a Markdown section to path ("" writes nothing).
+func appendReport(path, md string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, "\n"+md); err != nil {
+		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
 }
