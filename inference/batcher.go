@@ -37,9 +37,9 @@ type model struct {
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
 	queue  chan *pending
-	free   chan struct{}    // one token per idle session
-	work   chan []*pending  // scheduler → workers
-	depth  atomic.Int64     // requests waiting in queue
+	free   chan struct{}   // one token per idle session
+	work   chan []*pending // scheduler → workers
+	depth  atomic.Int64    // requests waiting in queue
 	wg     sync.WaitGroup
 	maxRow int64
 

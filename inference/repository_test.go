@@ -399,7 +399,11 @@ func TestCloseFinishesAdmitted(t *testing.T) {
 	errs := make(chan error, 17)
 	for range 16 {
 		wg.Add(1)
-		go func() { defer wg.Done(); _, err := r.Infer(context.Background(), Request{Model: "cnn-test", Inputs: in}); errs <- err }()
+		go func() {
+			defer wg.Done()
+			_, err := r.Infer(context.Background(), Request{Model: "cnn-test", Inputs: in})
+			errs <- err
+		}()
 	}
 	waitFor(t, func() bool { m, _ := r.lookup("cnn-test", ""); return m.depth.Load() == 16 })
 	done := make(chan struct{})
