@@ -76,7 +76,7 @@ func (e *Engine) nextQuestion(c *patientCase, post []scored) *Question {
 		if py <= 0 || py >= 1 {
 			continue
 		}
-		gain := h0 - py*entropy(normalized(yes, py)) - (1-py)*entropy(normalized(no, 1-py))
+		gain := h0 - py*scaledEntropy(yes, py) - (1-py)*scaledEntropy(no, 1-py)
 		if gain > bestGain+1e-12 {
 			best, bestGain = id, gain
 		}
@@ -140,12 +140,16 @@ func (e *Engine) redFlagQuestion(c *patientCase) *Question {
 	return nil
 }
 
-func normalized(v []float64, z float64) []float64 {
-	out := make([]float64, len(v))
-	for i := range v {
-		out[i] = v[i] / z
+// scaledEntropy is entropy(v / z) without allocating the normalised copy:
+// H(v/z) = log2 z − (1/z) Σ v log2 v.
+func scaledEntropy(v []float64, z float64) float64 {
+	var s float64
+	for _, x := range v {
+		if x > 0 {
+			s += x * math.Log2(x)
+		}
 	}
-	return out
+	return math.Log2(z) - s/z
 }
 
 func entropy(p []float64) float64 {
