@@ -65,7 +65,7 @@ func runBench(args []string) error {
 			time.Now().UTC().Format("2006-01-02"), strings.Join(args, " "), bench.Machine(), inference.RuntimeVersion())
 		for _, s := range stats {
 			fmt.Println(s)
-			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d |\n", s.Name, s.Throughput, s.P50, s.P95, s.P99, s.Errors)
+			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d |\n", s.Name, s.Throughput, s.P50.Round(10*time.Microsecond), s.P95.Round(10*time.Microsecond), s.P99.Round(10*time.Microsecond), s.Errors)
 		}
 		return appendReport(*out, b.String())
 	} else if *workload != "serving" {
