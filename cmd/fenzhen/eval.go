@@ -164,7 +164,7 @@ func printEval(w io.Writer, r *imaging.EvalResult, split, path string) {
 // reference holds the training script's figures for one split.
 type reference struct {
 	Acc         *float64           `json:"acc"`
-	AUC         *float64           `json:"auc"`
+	AUC         *float64           `json:"-"`
 	MacroAUC    *float64           `json:"macro_auc"`
 	BalancedAcc *float64           `json:"balanced_acc"`
 	Recall      map[string]float64 `json:"recall"`
@@ -179,9 +179,20 @@ func loadReference(path, split string) (*reference, string) {
 	if json.Unmarshal(raw, &all) != nil || all[split] == nil {
 		return nil, path
 	}
+	// "auc" is a number for binary models and a per-class map for
+	// multi-class ones (whose headline figure is macro_auc).
 	var ref reference
-	if json.Unmarshal(all[split], &ref) != nil {
+	var wire struct {
+		reference
+		AUC json.RawMessage `json:"auc"`
+	}
+	if json.Unmarshal(all[split], &wire) != nil {
 		return nil, path
+	}
+	ref = wire.reference
+	var auc float64
+	if json.Unmarshal(wire.AUC, &auc) == nil {
+		ref.AUC = &auc
 	}
 	return &ref, path
 }
