@@ -193,7 +193,6 @@ func TestErrors(t *testing.T) {
 		{"wrong media type", "POST", "/v2/models/cnn-test/infer", "image/png", []byte("{}"), 415, CodeUnsupportedMediaType, "application/json"},
 		{"no route", "GET", "/v9/nothing", "", nil, 404, CodeNotFound, ""},
 		{"text as png", "POST", "/v1/imaging/chest", "image/png", []byte("this is not an image at all"), 415, CodeUnsupportedMediaType, ""},
-		{"no dermatology model", "POST", "/v1/dermatology", "image/png", tinyPNG(t), 503, CodeUnavailable, "dermatology"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -216,11 +215,6 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func tinyPNG(t *testing.T) []byte {
-	t.Helper()
-	// 1x1 grey PNG.
-	return []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00:~\x9bU\x00\x00\x00\nIDATx\x9cc`\x00\x00\x00\x02\x00\x01H\xaf\xa4q\x00\x00\x00\x00IEND\xaeB`\x82")
-}
 
 func TestHealthMetadataMetrics(t *testing.T) {
 	s := newTestServer(t, nil)
