@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "pylib"))  # shared helpers of the training scripts
 import onnx_numpy  # noqa: E402  (a small NumPy evaluator of the exported graph)
 
 LABELS = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
