@@ -78,8 +78,8 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 
-	e.POST("/v1/triage", s.triage, jsonBody)
-	e.POST("/v1/record", s.record, jsonBody)
+	e.POST("/v1/triage", s.triageRoute(runTriage), jsonBody)
+	e.POST("/v1/record", s.triageRoute(runRecord), jsonBody)
 	e.POST("/v1/medication/check", s.medicationCheck, jsonBody)
 	e.GET("/v1/knowledge/search", s.knowledgeSearch)
 	e.GET("/v1/knowledge/diseases/:id", s.knowledgeDisease)

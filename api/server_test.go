@@ -215,7 +215,6 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-
 func TestHealthMetadataMetrics(t *testing.T) {
 	s := newTestServer(t, nil)
 	for _, path := range []string{"/healthz", "/readyz", "/v2/health/live", "/v2/health/ready", "/v2", "/v2/models/cnn-test", "/v2/models/cnn-test/ready", "/v2/models/cnn-test/versions/1/ready"} {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -15,40 +16,44 @@ func (s *Server) engine() (*triage.Engine, error) {
 	return s.deps.Triage, nil
 }
 
+// triageRoute decodes a triage.Request and answers with what run returns;
+// /v1/triage and /v1/record differ only in run.
+func (s *Server) triageRoute(run func(context.Context, *triage.Engine, triage.Request, string) (any, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		eng, err := s.engine()
+		if err != nil {
+			return err
+		}
+		var req triage.Request
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		resp, err := run(c.Request().Context(), eng, req, requestID(c))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, resp)
+	}
+}
+
 // POST /v1/triage
-func (s *Server) triage(c echo.Context) error {
-	eng, err := s.engine()
+func runTriage(ctx context.Context, eng *triage.Engine, req triage.Request, id string) (any, error) {
+	resp, err := eng.Triage(ctx, req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var req triage.Request
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	resp, err := eng.Triage(c.Request().Context(), req)
-	if err != nil {
-		return err
-	}
-	resp.RequestID = requestID(c)
-	return c.JSON(http.StatusOK, resp)
+	resp.RequestID = id
+	return resp, nil
 }
 
 // POST /v1/record
-func (s *Server) record(c echo.Context) error {
-	eng, err := s.engine()
+func runRecord(ctx context.Context, eng *triage.Engine, req triage.Request, id string) (any, error) {
+	resp, err := eng.Record(ctx, req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var req triage.Request
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	resp, err := eng.Record(c.Request().Context(), req)
-	if err != nil {
-		return err
-	}
-	resp.RequestID = requestID(c)
-	return c.JSON(http.StatusOK, resp)
+	resp.RequestID = id
+	return resp, nil
 }
 
 // POST /v1/medication/check
