@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fenzhen/fenzhen/api"
+	"github.com/fenzhen/fenzhen/imaging"
 	"github.com/fenzhen/fenzhen/inference"
 )
 
@@ -209,6 +210,7 @@ func binaryBody(cfg *inference.ModelConfig, rng *rand.Rand) ([]byte, string, err
 }
 
 type liveServer struct {
+	base   string
 	url    string
 	reg    *prometheus.Registry
 	stop   func()
@@ -222,7 +224,7 @@ func startServer(o ServingOptions, override func(*inference.ModelConfig)) (*live
 	if err != nil {
 		return nil, err
 	}
-	srv := api.New(api.DefaultConfig(), api.Deps{Models: repo, Registry: reg}, quiet)
+	srv := api.New(api.DefaultConfig(), api.Deps{Models: repo, Imaging: imaging.NewService(repo), Registry: reg}, quiet)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		repo.Close()
@@ -233,6 +235,7 @@ func startServer(o ServingOptions, override func(*inference.ModelConfig)) (*live
 	go func() { srv.Serve(ctx, ln); close(done) }()
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true}
 	return &liveServer{
+		base:   "http://" + ln.Addr().String(),
 		url:    "http://" + ln.Addr().String() + "/v2/models/" + o.Model + "/infer",
 		reg:    reg,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},

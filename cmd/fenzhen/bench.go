@@ -23,7 +23,8 @@ func runBench(args []string) error {
 		"  fenzhen bench                                   # cnn-test, concurrency 32, 10 s per run\n"+
 			"  fenzhen bench --concurrency 64 --duration 20s --rate 3000\n"+
 			"  fenzhen bench --out bench/RESULTS.md            # also append the Markdown report\n"+
-			"  fenzhen bench --workload triage --concurrency 16 # POST /v1/triage through the full server")
+			"  fenzhen bench --workload triage --concurrency 16 # POST /v1/triage through the full server\n"+
+			"  fenzhen bench --workload imaging --concurrency 16 # chest X-ray route vs FastAPI + PyTorch")
 	fs.StringVar(&o.ModelsDir, "models", o.ModelsDir, "model repository")
 	fs.StringVar(&o.Model, "model", o.Model, "model to load")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "closed-loop clients")
@@ -31,7 +32,7 @@ func runBench(args []string) error {
 	fs.Float64Var(&o.Rate, "rate", 0, "also run the batching server open-loop at this many requests/s")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime library (default $FENZHEN_ORT_LIB or the pinned one)")
 	out := fs.String("out", "", "append the Markdown report to this file")
-	workload := fs.String("workload", "serving", "serving (batching comparison on --model) or triage (POST /v1/triage through the full server)")
+	workload := fs.String("workload", "serving", "serving (batching comparison on --model), triage (POST /v1/triage through the full server) or imaging (chest X-ray route vs a FastAPI + PyTorch server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,8 +69,17 @@ func runBench(args []string) error {
 			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d |\n", s.Name, s.Throughput, s.P50.Round(10*time.Microsecond), s.P95.Round(10*time.Microsecond), s.P99.Round(10*time.Microsecond), s.Errors)
 		}
 		return appendReport(*out, b.String())
+	} else if *workload == "imaging" {
+		rep, err := bench.Imaging(ctx, o.ModelsDir, "models/chest-xray/testdata/test_000_pneumonia.png", "/usr/bin/python3", o.Concurrency, o.Duration,
+			func(what string) { fmt.Fprintf(os.Stderr, "%s …\n", what) })
+		if err != nil {
+			return err
+		}
+		md := rep.Markdown("fenzhen bench "+strings.Join(args, " "), inference.RuntimeVersion())
+		fmt.Println(md)
+		return appendReport(*out, md)
 	} else if *workload != "serving" {
-		return fmt.Errorf("--workload %q: want serving or triage", *workload)
+		return fmt.Errorf("--workload %q: want serving, triage or imaging", *workload)
 	}
 	step, steps := 0, 7
 	if o.Rate > 0 {
