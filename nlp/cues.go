@@ -92,7 +92,8 @@ type patientCue struct {
 	sex      string
 	group    string
 	pregnant bool
-	child    bool // words for a young child, used to read "8个月" as age
+	child    bool    // words for a young child, used to read "8个月" as age
+	age      float64 // years implied by the word itself (新生儿), 0 if none
 }
 
 var patientCues = map[string]patientCue{
@@ -112,7 +113,7 @@ var patientCues = map[string]patientCue{
 	"老人": {group: "elderly"}, "老年人": {group: "elderly"}, "老人家": {group: "elderly"}, "老年": {group: "elderly"},
 	"孩子": {group: "child", child: true}, "小孩": {group: "child", child: true}, "小孩子": {group: "child", child: true},
 	"宝宝": {group: "child", child: true}, "小宝宝": {group: "child", child: true}, "宝贝": {group: "child", child: true},
-	"婴儿": {group: "infant", child: true}, "新生儿": {group: "infant", child: true}, "小婴儿": {group: "infant", child: true},
+	"婴儿": {group: "infant", child: true}, "新生儿": {group: "infant", child: true, age: 0.04}, "小婴儿": {group: "infant", child: true},
 	"娃": {group: "child", child: true}, "小朋友": {group: "child", child: true}, "儿童": {group: "child", child: true},
 	"幼儿": {group: "child", child: true}, "小学生": {group: "child"}, "初中生": {group: "child"},
 	"怀孕": {sex: "female", pregnant: true}, "孕妇": {sex: "female", pregnant: true}, "妊娠": {sex: "female", pregnant: true},

@@ -451,6 +451,9 @@ func (x *Extractor) quantityContext(text []rune, toks []token, i int) int {
 	if e.kind == kPatient {
 		return ctxPerson
 	}
+	if e.kind == kSymptom {
+		return ctxSymptom
+	}
 	return ctxNone
 }
 

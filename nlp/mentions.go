@@ -199,6 +199,10 @@ func applyPatient(p *Patient, c patientCue) {
 	if p.AgeGroup == "" && c.group != "" {
 		p.AgeGroup = c.group
 	}
+	// A stated age (a quantity) always wins over one implied by a word.
+	if p.AgeYears < 0 && c.age > 0 {
+		p.AgeYears = c.age
+	}
 }
 
 func finishPatient(p *Patient) {

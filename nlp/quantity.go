@@ -140,12 +140,20 @@ func matchAny(text []rune, i int, opts ...string) int {
 
 // Age contexts for scanQuantity.
 const (
-	ctxNone   = iota
-	ctxChild  // a word for a young child precedes: 宝宝8个月 is an age
-	ctxBirth  // 出生/生下来 precedes: 出生10天 is an age
-	ctxPreg   // 孕/怀孕 precedes: 孕32周 is a gestation
-	ctxPerson // a person word precedes: 我爸70了 is an age
+	ctxNone    = iota
+	ctxChild   // a word for a young child precedes: 宝宝8个月 is an age
+	ctxBirth   // 出生/生下来 precedes: 出生10天 is an age
+	ctxPreg    // 孕/怀孕 precedes: 孕32周 is a gestation
+	ctxPerson  // a person word precedes: 我爸70了 is an age
+	ctxSymptom // a symptom precedes: 发烧两天的孩子 is a duration
 )
+
+// childNouns name a young child; "<N>个月的" before one is an age.
+var childNouns = []string{"小宝宝", "宝宝", "宝贝", "孩子", "小孩", "婴儿", "新生儿", "宝", "娃", "儿子", "女儿", "闺女", "男孩", "女孩", "小朋友"}
+
+func childNounAt(text []rune, i int) bool {
+	return matchAny(text, i, childNouns...) > 0
+}
 
 // scanQuantity reads a quantity starting at text[i] in the given context.
 func scanQuantity(text []rune, i int, ctx int) (quantity, bool) {
@@ -244,9 +252,10 @@ func scanQuantity(text []rune, i int, ctx int) (quantity, bool) {
 		j++
 	}
 	end := j
-	// 天大 / 个月大 after a child word → age.
+	// 天大 / 个月大 after a child word → age; so is 两个月的宝宝.
 	isAgeSuffix := j < len(text) && text[j] == '大'
-	if (ctx == ctxChild && unit == 30) || (ctx == ctxBirth && unit >= 1) || (isAgeSuffix && unit >= 1 && unit <= 30) {
+	ofChild := ctx != ctxSymptom && unit >= 1 && unit <= 30 && j < len(text) && text[j] == '的' && childNounAt(text, j+1)
+	if (ctx == ctxChild && unit == 30) || (ctx == ctxBirth && unit >= 1) || (isAgeSuffix && unit >= 1 && unit <= 30) || ofChild {
 		if isAgeSuffix {
 			end++
 		}

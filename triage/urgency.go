@@ -98,9 +98,9 @@ func maxDuration(c *patientCase) float64 {
 }
 
 // redFlagFires checks one rule and returns the patient's words that
-// triggered it. Missing facts (no age, no temperature) never satisfy a
-// constraint, except that words like 宝宝 or 孩子 stand in for an age
-// limit that covers all infants or all children.
+// triggered it. Missing facts never satisfy a constraint, except that words
+// like 宝宝 or 孩子 stand in for an age limit that covers all infants or all
+// children, and a fever without a number counts as ≥ 38 ℃.
 func (c *patientCase) redFlagFires(rf *knowledge.RedFlag) (string, bool) {
 	if len(rf.All) == 0 && len(rf.Any) == 0 {
 		return "", false
@@ -155,13 +155,18 @@ func (c *patientCase) redFlagFires(rf *knowledge.RedFlag) (string, bool) {
 		return "", false
 	}
 	if rf.TempMin > 0 {
-		if c.tempC < rf.TempMin {
+		switch {
+		case c.tempC >= rf.TempMin:
+			if t := tempText(c.tempC); trigger == "" {
+				trigger = t
+			} else {
+				trigger += "、" + t
+			}
+		// A reported fever with no number is taken at its word (≥ 38 ℃): a
+		// parent who says a 2-month-old 发烧 must not be sent home.
+		case c.tempC == 0 && rf.TempMin <= 38 && c.has("fever"):
+		default:
 			return "", false
-		}
-		if t := tempText(c.tempC); trigger == "" {
-			trigger = t
-		} else {
-			trigger += "、" + t
 		}
 	}
 	return trigger, true
