@@ -29,39 +29,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "pylib"))  # shared helpers of the training scripts
 import onnx_numpy  # noqa: E402  (a small NumPy evaluator of the exported graph)
+from train_common import Block, auc_binary, default_data, set_determinism  # noqa: E402
 
 LABELS = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 K = len(LABELS)
 
 
-def default_data():
-    return os.environ.get("FENZHEN_DATA") or os.path.join(REPO, "..", "shared", "data")
-
-
-def set_determinism(seed):
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    torch.use_deterministic_algorithms(True)
-
-
 # --------------------------------------------------------------------------- model
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.b1 = nn.BatchNorm2d(cout)
-        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.b2 = nn.BatchNorm2d(cout)
-        self.short = None
-        if stride != 1 or cin != cout:
-            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = F.relu(self.b1(self.c1(x)))
-        y = self.b2(self.c2(y))
-        return F.relu(y + (x if self.short is None else self.short(x)))
-
-
 class SmallResNet(nn.Module):
     """ResNet-like: 3x3 stem (stride 1 or 2), stages of BasicBlocks (first stage
     stride 1, then 2), GAP, dropout, FC."""
@@ -179,24 +153,6 @@ def augment(x, g, cfg):
 
 
 # --------------------------------------------------------------------------- metrics
-def auc_binary(y, s):
-    """ROC AUC by the rank-sum (Mann-Whitney) formula with tie correction."""
-    y = np.asarray(y)
-    s = np.asarray(s, dtype=np.float64)
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    ss = s[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and ss[j + 1] == ss[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    npos, nneg = (y == 1).sum(), (y == 0).sum()
-    return float((ranks[y == 1].sum() - npos * (npos + 1) / 2) / (npos * nneg))
-
-
 def multiclass_metrics(y, p):
     pred = p.argmax(1)
     cm = np.zeros((K, K), int)
