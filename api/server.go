@@ -77,6 +77,7 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.yaml", s.openAPI)
 
 	e.POST("/v1/triage", s.triageRoute(runTriage), jsonBody)
 	e.POST("/v1/record", s.triageRoute(runRecord), jsonBody)

@@ -37,7 +37,9 @@ func TestMain(m *testing.M) {
 		fmt.Println("api tests need ONNX Runtime (run `make setup`):", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	reportContract()
+	os.Exit(code)
 }
 
 // newTestServer serves the committed model repository.
@@ -99,8 +101,10 @@ func do(t *testing.T, s *Server, method, path, contentType string, body []byte, 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+	sent := req.Header.Clone()
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, req)
+	checkContract(t, method, path, sent, body, rec) // openapi_test.go
 	return rec
 }
 
