@@ -1,28 +1,71 @@
 package api
 
 import (
+	"bytes"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"maps"
+	"math"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/fenzhen/fenzhen/auth"
 )
 
-// Config is every server setting in one typed place. Flags of `fenzhen serve`
-// fill it; each field can also come from the FENZHEN_* variable named in Env.
+// Config is every server setting in one typed place. Defaults come from
+// DefaultConfig, then a YAML file (LoadFile, keys are the yaml tags), then
+// the FENZHEN_* variables of Env (FromEnv), then the flags of `fenzhen serve`.
 type Config struct {
-	Addr              string        // FENZHEN_ADDR
-	ModelsDir         string        // FENZHEN_MODELS
-	ORTLib            string        // FENZHEN_ORT_LIB
-	KGPath            string        // FENZHEN_KG: an imported KG file; "" is the embedded default
-	MaxBodyBytes      int64         // FENZHEN_MAX_BODY_BYTES: JSON routes
-	MaxImageBytes     int64         // FENZHEN_MAX_IMAGE_BYTES: imaging routes
-	ReadTimeout       time.Duration // FENZHEN_READ_TIMEOUT
-	WriteTimeout      time.Duration // FENZHEN_WRITE_TIMEOUT
-	RequestTimeout    time.Duration // FENZHEN_REQUEST_TIMEOUT: default per-request deadline
-	ShutdownTimeout   time.Duration // FENZHEN_SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight requests
-	RetryAfterSeconds int           // sent with 429 and 503
-	LogLevel          string        // FENZHEN_LOG_LEVEL: debug | info | warn | error
+	Addr              string        `yaml:"addr"`                // FENZHEN_ADDR
+	ModelsDir         string        `yaml:"models_dir"`          // FENZHEN_MODELS
+	ORTLib            string        `yaml:"ort_lib"`             // FENZHEN_ORT_LIB
+	KGPath            string        `yaml:"kg_path"`             // FENZHEN_KG: an imported KG file; "" is the embedded default
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`      // FENZHEN_MAX_BODY_BYTES: JSON routes
+	MaxImageBytes     int64         `yaml:"max_image_bytes"`     // FENZHEN_MAX_IMAGE_BYTES: imaging routes
+	MaxJSONDepth      int           `yaml:"max_json_depth"`      // FENZHEN_MAX_JSON_DEPTH: deeper JSON bodies are 400 before decoding
+	MaxUploadParts    int           `yaml:"max_upload_parts"`    // FENZHEN_MAX_UPLOAD_PARTS: multipart parts read from an imaging upload
+	ReadTimeout       time.Duration `yaml:"read_timeout"`        // FENZHEN_READ_TIMEOUT
+	WriteTimeout      time.Duration `yaml:"write_timeout"`       // FENZHEN_WRITE_TIMEOUT
+	RequestTimeout    time.Duration `yaml:"request_timeout"`     // FENZHEN_REQUEST_TIMEOUT: default per-request deadline
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`    // FENZHEN_SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight requests
+	RetryAfterSeconds int           `yaml:"retry_after_seconds"` // FENZHEN_RETRY_AFTER: sent with 503 (and 429 when no better figure is known)
+	LogLevel          string        `yaml:"log_level"`           // FENZHEN_LOG_LEVEL: debug | info | warn | error
+
+	// Route classes (triage, imaging, knowledge, inference) are the scopes of
+	// package auth; admission limits and deadlines can be set per class.
+	ClassTimeouts map[string]time.Duration `yaml:"class_timeouts"` // FENZHEN_CLASS_TIMEOUTS: per-class deadline overriding RequestTimeout
+	MaxInFlight   map[string]int           `yaml:"max_in_flight"`  // FENZHEN_MAX_IN_FLIGHT: concurrent requests per class; 0 is unbounded
+	AdmissionWait time.Duration            `yaml:"admission_wait"` // FENZHEN_ADMISSION_WAIT: how long a request waits for an in-flight slot before 503
+
+	Auth       string  `yaml:"auth"`        // FENZHEN_AUTH: off (development) | required
+	KeysFile   string  `yaml:"keys_file"`   // FENZHEN_KEYS_FILE: key file of `fenzhen keys`
+	KeyRate    float64 `yaml:"key_rate"`    // FENZHEN_KEY_RATE: requests/s per key without its own rate; 0 is unlimited
+	KeyBurst   int     `yaml:"key_burst"`   // FENZHEN_KEY_BURST: bucket size for KeyRate; 0 is twice the rate
+	IPRate     float64 `yaml:"ip_rate"`     // FENZHEN_IP_RATE: requests/s per client IP while auth is off; 0 is no limit
+	IPBurst    int     `yaml:"ip_burst"`    // FENZHEN_IP_BURST: bucket size for IPRate; 0 is twice the rate
+	TrustProxy bool    `yaml:"trust_proxy"` // FENZHEN_TRUST_PROXY: take the client IP from X-Forwarded-For
+
+	CORSOrigins []string `yaml:"cors_origins"` // FENZHEN_CORS_ORIGINS: origins allowed cross-origin calls; none by default
+	TLSCert     string   `yaml:"tls_cert"`     // FENZHEN_TLS_CERT: PEM certificate (chain); with TLSKey serves HTTPS
+	TLSKey      string   `yaml:"tls_key"`      // FENZHEN_TLS_KEY: PEM private key
 }
+
+// Authentication modes.
+const (
+	AuthOff      = "off"      // development: every route is open, logged as a warning
+	AuthRequired = "required" // production: keys from KeysFile, which must hold one
+)
+
+// Classes are the route classes that admission limits and deadlines take.
+var Classes = []string{auth.ScopeTriage, auth.ScopeImaging, auth.ScopeKnowledge, auth.ScopeInference}
 
 // DefaultConfig is what `make run` serves with.
 func DefaultConfig() Config {
@@ -31,68 +74,360 @@ func DefaultConfig() Config {
 		ModelsDir:         "models",
 		MaxBodyBytes:      1 << 20,
 		MaxImageBytes:     20 << 20,
+		MaxJSONDepth:      32,
+		MaxUploadParts:    8,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		RequestTimeout:    10 * time.Second,
 		ShutdownTimeout:   30 * time.Second,
 		RetryAfterSeconds: 1,
 		LogLevel:          "info",
+		ClassTimeouts:     map[string]time.Duration{},
+		// Imaging holds decoded images (up to 40 MP) in memory, so fewer at once.
+		MaxInFlight:   map[string]int{auth.ScopeTriage: 128, auth.ScopeImaging: 16, auth.ScopeKnowledge: 256, auth.ScopeInference: 128},
+		AdmissionWait: 50 * time.Millisecond,
+		Auth:          AuthOff,
+		KeysFile:      "var/keys.json",
+		KeyRate:       20,
 	}
 }
 
 // Env lists the environment variables Config reads, for --help and the README.
 var Env = []struct{ Name, Help string }{
+	{"FENZHEN_CONFIG", "YAML config file (see deploy/fenzhen.example.yaml); variables and flags win over it"},
 	{"FENZHEN_ADDR", "listen address (default :8080)"},
 	{"FENZHEN_MODELS", "model repository directory (default models)"},
 	{"FENZHEN_ORT_LIB", "path to libonnxruntime.so (default third_party/onnxruntime/lib/libonnxruntime.so.1)"},
 	{"FENZHEN_KG", "knowledge graph file from `fenzhen kg import` (default: the embedded KG)"},
 	{"FENZHEN_MAX_BODY_BYTES", "largest JSON request body (default 1048576)"},
 	{"FENZHEN_MAX_IMAGE_BYTES", "largest image upload (default 20971520)"},
+	{"FENZHEN_MAX_JSON_DEPTH", "deepest nesting of a JSON body (default 32)"},
+	{"FENZHEN_MAX_UPLOAD_PARTS", "most multipart parts in an imaging upload (default 8)"},
 	{"FENZHEN_READ_TIMEOUT", "time to read a request (default 30s)"},
 	{"FENZHEN_WRITE_TIMEOUT", "time to write a response (default 60s)"},
 	{"FENZHEN_REQUEST_TIMEOUT", "deadline of a request's work (default 10s)"},
+	{"FENZHEN_CLASS_TIMEOUTS", "per-class deadlines, e.g. imaging=20s,triage=5s (default: none)"},
 	{"FENZHEN_SHUTDOWN_TIMEOUT", "grace period for in-flight requests on SIGTERM (default 30s)"},
+	{"FENZHEN_RETRY_AFTER", "Retry-After seconds sent with 503 (default 1)"},
 	{"FENZHEN_LOG_LEVEL", "debug, info, warn or error (default info)"},
+	{"FENZHEN_MAX_IN_FLIGHT", "concurrent requests per class (default triage=128,imaging=16,knowledge=256,inference=128)"},
+	{"FENZHEN_ADMISSION_WAIT", "wait for an in-flight slot before 503 (default 50ms)"},
+	{"FENZHEN_AUTH", "off (development: no keys, logged as a warning) or required (default off)"},
+	{"FENZHEN_KEYS_FILE", "API key file written by `fenzhen keys` (default var/keys.json)"},
+	{"FENZHEN_KEY_RATE", "requests/s per API key without its own --rate; 0 is unlimited (default 20)"},
+	{"FENZHEN_KEY_BURST", "bucket size of FENZHEN_KEY_RATE; 0 is twice the rate (default 0)"},
+	{"FENZHEN_IP_RATE", "requests/s per client IP while auth is off; 0 is no limit (default 0)"},
+	{"FENZHEN_IP_BURST", "bucket size of FENZHEN_IP_RATE; 0 is twice the rate (default 0)"},
+	{"FENZHEN_TRUST_PROXY", "true: the client IP is the last X-Forwarded-For hop (default false)"},
+	{"FENZHEN_CORS_ORIGINS", "comma-separated origins allowed cross-origin calls (default: none)"},
+	{"FENZHEN_TLS_CERT", "PEM certificate; with FENZHEN_TLS_KEY serves HTTPS"},
+	{"FENZHEN_TLS_KEY", "PEM private key of FENZHEN_TLS_CERT"},
 }
 
 // FromEnv overlays the FENZHEN_* variables that are set onto c.
 func (c *Config) FromEnv() error {
-	str := func(name string, dst *string) {
-		if v, ok := os.LookupEnv(name); ok && v != "" {
-			*dst = v
-		}
-	}
-	var err error
-	num := func(name string, dst *int64) {
-		if v, ok := os.LookupEnv(name); ok && v != "" && err == nil {
-			n, perr := strconv.ParseInt(v, 10, 64)
-			if perr != nil || n <= 0 {
-				err = fmt.Errorf("%s=%q: want a positive integer", name, v)
-				return
+	var errs []error
+	set := func(name string, v flag.Value) {
+		if s, ok := os.LookupEnv(name); ok && s != "" {
+			if err := v.Set(s); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, s, err))
 			}
-			*dst = n
 		}
 	}
-	dur := func(name string, dst *time.Duration) {
-		if v, ok := os.LookupEnv(name); ok && v != "" && err == nil {
-			d, perr := time.ParseDuration(v)
-			if perr != nil || d <= 0 {
-				err = fmt.Errorf("%s=%q: want a positive duration like 10s", name, v)
-				return
-			}
-			*dst = d
-		}
-	}
+	str := func(name string, dst *string) { set(name, (*stringValue)(dst)) }
 	str("FENZHEN_ADDR", &c.Addr)
 	str("FENZHEN_MODELS", &c.ModelsDir)
 	str("FENZHEN_ORT_LIB", &c.ORTLib)
 	str("FENZHEN_KG", &c.KGPath)
 	str("FENZHEN_LOG_LEVEL", &c.LogLevel)
-	num("FENZHEN_MAX_BODY_BYTES", &c.MaxBodyBytes)
-	num("FENZHEN_MAX_IMAGE_BYTES", &c.MaxImageBytes)
-	dur("FENZHEN_READ_TIMEOUT", &c.ReadTimeout)
-	dur("FENZHEN_WRITE_TIMEOUT", &c.WriteTimeout)
-	dur("FENZHEN_REQUEST_TIMEOUT", &c.RequestTimeout)
-	dur("FENZHEN_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
-	return err
+	str("FENZHEN_AUTH", &c.Auth)
+	str("FENZHEN_KEYS_FILE", &c.KeysFile)
+	str("FENZHEN_TLS_CERT", &c.TLSCert)
+	str("FENZHEN_TLS_KEY", &c.TLSKey)
+	set("FENZHEN_MAX_BODY_BYTES", positive64{&c.MaxBodyBytes})
+	set("FENZHEN_MAX_IMAGE_BYTES", positive64{&c.MaxImageBytes})
+	set("FENZHEN_MAX_JSON_DEPTH", positiveInt{&c.MaxJSONDepth})
+	set("FENZHEN_MAX_UPLOAD_PARTS", positiveInt{&c.MaxUploadParts})
+	set("FENZHEN_RETRY_AFTER", positiveInt{&c.RetryAfterSeconds})
+	set("FENZHEN_READ_TIMEOUT", positiveDuration{&c.ReadTimeout})
+	set("FENZHEN_WRITE_TIMEOUT", positiveDuration{&c.WriteTimeout})
+	set("FENZHEN_REQUEST_TIMEOUT", positiveDuration{&c.RequestTimeout})
+	set("FENZHEN_SHUTDOWN_TIMEOUT", positiveDuration{&c.ShutdownTimeout})
+	set("FENZHEN_ADMISSION_WAIT", positiveDuration{&c.AdmissionWait})
+	set("FENZHEN_CLASS_TIMEOUTS", ClassDurationsFlag(&c.ClassTimeouts))
+	set("FENZHEN_MAX_IN_FLIGHT", ClassIntsFlag(&c.MaxInFlight))
+	set("FENZHEN_KEY_RATE", rateValue{&c.KeyRate})
+	set("FENZHEN_IP_RATE", rateValue{&c.IPRate})
+	set("FENZHEN_KEY_BURST", countValue{&c.KeyBurst})
+	set("FENZHEN_IP_BURST", countValue{&c.IPBurst})
+	set("FENZHEN_TRUST_PROXY", boolValue{&c.TrustProxy})
+	set("FENZHEN_CORS_ORIGINS", ListFlag(&c.CORSOrigins))
+	return errors.Join(errs...)
 }
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// LoadFile overlays the YAML file at path onto c. Keys are Config's yaml
+// tags; an unknown key is an error naming it, with its line and the file.
+// Maps (class_timeouts, max_in_flight) are merged into the defaults.
+func (c *Config) LoadFile(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = unknownField.ReplaceAllString(m, `unknown key "$1"`)
+			}
+			return fmt.Errorf("config file %s: %s", path, strings.Join(msgs, "; "))
+		}
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate checks the settings that no single source can check alone.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Auth != AuthOff && c.Auth != AuthRequired {
+		errs = append(errs, fmt.Errorf("auth %q: want %s or %s", c.Auth, AuthOff, AuthRequired))
+	}
+	if c.Auth == AuthRequired && c.KeysFile == "" {
+		errs = append(errs, errors.New("auth is required but no keys file is set"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls_cert and tls_key go together: set both or neither"))
+	}
+	for _, class := range slices.Sorted(maps.Keys(c.ClassTimeouts)) {
+		if !slices.Contains(Classes, class) {
+			errs = append(errs, fmt.Errorf("class_timeouts: unknown class %q (want %s)", class, strings.Join(Classes, ", ")))
+		} else if c.ClassTimeouts[class] <= 0 {
+			errs = append(errs, fmt.Errorf("class_timeouts: %s must be positive", class))
+		}
+	}
+	for _, class := range slices.Sorted(maps.Keys(c.MaxInFlight)) {
+		if !slices.Contains(Classes, class) {
+			errs = append(errs, fmt.Errorf("max_in_flight: unknown class %q (want %s)", class, strings.Join(Classes, ", ")))
+		} else if c.MaxInFlight[class] < 0 {
+			errs = append(errs, fmt.Errorf("max_in_flight: %s must not be negative", class))
+		}
+	}
+	positive := []struct {
+		name string
+		ok   bool
+	}{
+		{"max_body_bytes", c.MaxBodyBytes > 0}, {"max_image_bytes", c.MaxImageBytes > 0},
+		{"max_json_depth", c.MaxJSONDepth > 0}, {"max_upload_parts", c.MaxUploadParts > 0},
+		{"read_timeout", c.ReadTimeout > 0}, {"write_timeout", c.WriteTimeout > 0},
+		{"request_timeout", c.RequestTimeout > 0}, {"shutdown_timeout", c.ShutdownTimeout > 0},
+		{"retry_after_seconds", c.RetryAfterSeconds > 0}, {"admission_wait", c.AdmissionWait >= 0},
+		{"key_rate", c.KeyRate >= 0}, {"key_burst", c.KeyBurst >= 0},
+		{"ip_rate", c.IPRate >= 0}, {"ip_burst", c.IPBurst >= 0},
+	}
+	for _, p := range positive {
+		if !p.ok {
+			errs = append(errs, fmt.Errorf("%s is out of range", p.name))
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			errs = append(errs, fmt.Errorf("cors_origins: %q is not an origin like https://example.org", o))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// flag.Values for the Config fields, shared by FromEnv and `fenzhen serve`.
+
+type stringValue string
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string     { return string(*v) }
+
+type positive64 struct{ p *int64 }
+
+func (v positive64) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return errors.New("want a positive integer")
+	}
+	*v.p = n
+	return nil
+}
+func (v positive64) String() string { return strconv.FormatInt(*v.p, 10) }
+
+type positiveInt struct{ p *int }
+
+func (v positiveInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return errors.New("want a positive integer")
+	}
+	*v.p = n
+	return nil
+}
+func (v positiveInt) String() string { return strconv.Itoa(*v.p) }
+
+type countValue struct{ p *int }
+
+func (v countValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return errors.New("want a non-negative integer")
+	}
+	*v.p = n
+	return nil
+}
+func (v countValue) String() string { return strconv.Itoa(*v.p) }
+
+type positiveDuration struct{ p *time.Duration }
+
+func (v positiveDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return errors.New("want a positive duration like 10s")
+	}
+	*v.p = d
+	return nil
+}
+func (v positiveDuration) String() string { return v.p.String() }
+
+type rateValue struct{ p *float64 }
+
+func (v rateValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || math.IsNaN(f) {
+		return errors.New("want requests per second, 0 or more")
+	}
+	*v.p = f
+	return nil
+}
+func (v rateValue) String() string { return strconv.FormatFloat(*v.p, 'g', -1, 64) }
+
+type boolValue struct{ p *bool }
+
+func (v boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*v.p = b
+	return nil
+}
+func (v boolValue) String() string { return strconv.FormatBool(*v.p) }
+
+type listValue struct{ p *[]string }
+
+// ListFlag reads a comma-separated list, replacing what was there.
+func ListFlag(p *[]string) flag.Value { return listValue{p} }
+
+func (v listValue) Set(s string) error {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	*v.p = out
+	return nil
+}
+func (v listValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strings.Join(*v.p, ",")
+}
+
+// ClassIntsFlag reads class=n pairs ("imaging=8,triage=64") into a map,
+// keeping the classes it does not name.
+func ClassIntsFlag(p *map[string]int) flag.Value { return classInts{p} }
+
+type classInts struct{ p *map[string]int }
+
+func (v classInts) Set(s string) error {
+	return setPairs(s, func(k, val string) error {
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s=%s: want a non-negative integer", k, val)
+		}
+		if *v.p == nil {
+			*v.p = map[string]int{}
+		}
+		(*v.p)[k] = n
+		return nil
+	})
+}
+func (v classInts) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return joinPairs(*v.p, strconv.Itoa)
+}
+
+// ClassDurationsFlag reads class=duration pairs ("imaging=20s") into a map,
+// keeping the classes it does not name.
+func ClassDurationsFlag(p *map[string]time.Duration) flag.Value { return classDurations{p} }
+
+type classDurations struct{ p *map[string]time.Duration }
+
+func (v classDurations) Set(s string) error {
+	return setPairs(s, func(k, val string) error {
+		d, err := time.ParseDuration(val)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s=%s: want a positive duration like 10s", k, val)
+		}
+		if *v.p == nil {
+			*v.p = map[string]time.Duration{}
+		}
+		(*v.p)[k] = d
+		return nil
+	})
+}
+func (v classDurations) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return joinPairs(*v.p, time.Duration.String)
+}
+
+func setPairs(s string, set func(k, v string) error) error {
+	for pair := range strings.SplitSeq(s, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(pair, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !slices.Contains(Classes, k) {
+			return fmt.Errorf("%q: want class=value with class one of %s", pair, strings.Join(Classes, ", "))
+		}
+		if err := set(k, strings.TrimSpace(val)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func joinPairs[V any](m map[string]V, format func(V) string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+"="+format(m[k]))
+	}
+	return strings.Join(parts, ",")
+}
+
+// Flag helpers for `fenzhen serve`, so flags parse exactly as the variables do.
+
+// PositiveDurationFlag is a duration that must be above zero.
+func PositiveDurationFlag(p *time.Duration) flag.Value { return positiveDuration{p} }
+
+// RateFlag is a non-negative requests-per-second figure.
+func RateFlag(p *float64) flag.Value { return rateValue{p} }
+
+// CountFlag is a non-negative integer.
+func CountFlag(p *int) flag.Value { return countValue{p} }
