@@ -20,6 +20,7 @@ import (
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/triage"
+	"github.com/fenzhen/fenzhen/web"
 )
 
 // Version is the server's version, reported by GET /v2.
@@ -77,6 +78,10 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+
+	console := echo.WrapHandler(web.MustNew()) // the browser console: the page at /, its files under /static/
+	e.GET("/", console)
+	e.GET(web.Prefix+"*", console)
 	e.GET("/openapi.yaml", s.openAPI)
 
 	e.POST("/v1/triage", s.triageRoute(runTriage), jsonBody)
