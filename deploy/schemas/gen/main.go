@@ -381,4 +381,3 @@ func canonical(v any) string {
 	}
 	return b.String()
 }
-
