@@ -28,11 +28,15 @@ type Limits struct {
 	// MaxDecoded bounds the raw pixel bytes a DICOM file declares
 	// (Rows×Columns×Frames×Samples×BitsAllocated/8), compressed or not.
 	MaxDecoded int64
+	// MaxParts is the most multipart parts ReadRequest reads looking for
+	// the "image" field; each costs a header parse, so a body of many tiny
+	// parts is refused rather than walked.
+	MaxParts int
 }
 
 // DefaultLimits:
-// 20 MiB bodies, 40 megapixels, 16384 pixels a side, 256 MiB of declared DICOM pixel data.
-var DefaultLimits = Limits{MaxBytes: 20 << 20, MaxPixels: 40_000_000, MaxSide: 16384, MaxDecoded: 256 << 20}
+// 20 MiB bodies, 40 megapixels, 16384 pixels a side, 256 MiB of declared DICOM pixel data, 8 multipart parts.
+var DefaultLimits = Limits{MaxBytes: 20 << 20, MaxPixels: 40_000_000, MaxSide: 16384, MaxDecoded: 256 << 20, MaxParts: 8}
 
 func (l Limits) orDefault() Limits {
 	if l.MaxBytes <= 0 {
@@ -46,6 +50,9 @@ func (l Limits) orDefault() Limits {
 	}
 	if l.MaxDecoded <= 0 {
 		l.MaxDecoded = DefaultLimits.MaxDecoded
+	}
+	if l.MaxParts <= 0 {
+		l.MaxParts = DefaultLimits.MaxParts
 	}
 	return l
 }
@@ -107,7 +114,10 @@ func ReadRequest(req *http.Request, lim Limits) (*Image, error) {
 			return nil, fmt.Errorf("%w: multipart/form-data without a boundary", ErrUnsupportedMedia)
 		}
 		mr := multipart.NewReader(req.Body, params["boundary"])
-		for {
+		for n := 1; ; n++ {
+			if n > lim.MaxParts {
+				return nil, fmt.Errorf("%w: multipart body has more than %d parts before the \"image\" field", ErrTooLarge, lim.MaxParts)
+			}
 			part, err := mr.NextPart()
 			if err == io.EOF {
 				return nil, fmt.Errorf("%w: multipart body has no file field \"image\"", ErrUnsupportedMedia)

@@ -87,3 +87,42 @@ func TestBareDICOM(t *testing.T) {
 		}
 	}
 }
+
+// A multipart body is read part by part only up to MaxParts.
+func TestReadRequestPartLimit(t *testing.T) {
+	dcm, _ := os.ReadFile("testdata/dicom/mono2_u8.dcm")
+	build := func(fillers int) (*bytes.Buffer, string) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		for range fillers {
+			mw.WriteField("note", "x")
+		}
+		w, _ := mw.CreateFormFile("image", "x.dcm")
+		w.Write(dcm)
+		mw.Close()
+		return &b, mw.FormDataContentType()
+	}
+	for _, c := range []struct {
+		fillers, max int
+		tooLarge     bool
+	}{
+		{0, 1, false},
+		{3, 4, false},
+		{4, 4, true},
+		{7, 0, false}, // the default allows 8 parts
+		{8, 0, true},
+		{1000, 0, true},
+	} {
+		body, ct := build(c.fillers)
+		req := httptest.NewRequest("POST", "/v1/imaging/chest", body)
+		req.Header.Set("Content-Type", ct)
+		img, err := ReadRequest(req, Limits{MaxParts: c.max})
+		if c.tooLarge {
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "parts") {
+				t.Errorf("%d fillers, max %d: %v, want ErrTooLarge", c.fillers, c.max, err)
+			}
+		} else if err != nil || img.Width != 56 {
+			t.Errorf("%d fillers, max %d: %v", c.fillers, c.max, err)
+		}
+	}
+}
