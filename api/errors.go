@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -47,6 +49,9 @@ var codeStatus = map[string]int{
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, when set, is sent (rounded up to whole seconds) as
+	// Retry-After instead of the configured default.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -139,7 +144,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("internal error", "request_id", id, "route", c.Path(), "err", err)
 	}
 	if code == CodeUnavailable || code == CodeRateLimited {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSeconds))
+		secs := s.cfg.RetryAfterSeconds
+		if apiErr := (*Error)(nil); errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+			secs = max(1, int(math.Ceil(apiErr.RetryAfter.Seconds())))
+		}
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	var werr error
 	if c.Request().Method == http.MethodHead {

@@ -153,15 +153,3 @@ func limitBody(n int64) echo.MiddlewareFunc {
 		}
 	}
 }
-
-// withDeadline gives each request's work the configured deadline.
-func withDeadline(d time.Duration) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
-			defer cancel()
-			c.SetRequest(c.Request().WithContext(ctx))
-			return next(c)
-		}
-	}
-}

@@ -45,6 +45,8 @@ type Server struct {
 	metrics  *httpMetrics
 	registry *prometheus.Registry
 	draining atomic.Bool
+	access   *access  // keys, rate limits, in-flight slots (admission.go)
+	tls      tlsState // serving certificate when TLS is on (security.go)
 }
 
 // New builds a server with every route registered.
@@ -64,6 +66,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 	e.Server.IdleTimeout = 2 * time.Minute
 	e.Server.MaxHeaderBytes = 64 << 10
 	s.echo = e
+	s.initAccess()
 	s.routes()
 	return s
 }
@@ -71,8 +74,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 // routes is the whole HTTP surface in one screen.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(withRequestID, s.observe, s.recoverPanics, withDeadline(s.cfg.RequestTimeout))
-	jsonBody := limitBody(s.cfg.MaxBodyBytes)
+	e.Use(withRequestID, s.observe, s.recoverPanics, s.securityHeaders, s.cors, s.withDeadline, s.admit)
+	jsonBody := chain(limitBody(s.cfg.MaxBodyBytes), limitJSONDepth(s.cfg.MaxJSONDepth))
 	imageBody := limitBody(s.cfg.MaxImageBytes)
 
 	e.GET("/healthz", s.healthz)
@@ -110,10 +113,13 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // Serve answers on ln until ctx ends, then stops taking requests, finishes the
 // in-flight ones (up to ShutdownTimeout) and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.loadTLS(); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() {
 		s.echo.Listener = ln
-		errc <- s.echo.Server.Serve(ln)
+		errc <- s.serveOn(ln)
 	}()
 	select {
 	case err := <-errc:
@@ -181,7 +187,7 @@ func (s *Server) imagingHandler(model string) echo.HandlerFunc {
 		if s.deps.Imaging == nil {
 			return errorf(CodeUnavailable, "imaging is not configured on this server")
 		}
-		img, err := imaging.ReadRequest(c.Request(), imaging.Limits{MaxBytes: s.cfg.MaxImageBytes})
+		img, err := imaging.ReadRequest(c.Request(), imaging.Limits{MaxBytes: s.cfg.MaxImageBytes, MaxParts: s.cfg.MaxUploadParts})
 		if err != nil {
 			return err
 		}
