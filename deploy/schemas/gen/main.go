@@ -24,9 +24,11 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -314,61 +316,65 @@ func dropKey(k string) bool {
 	return k == "description" || k == "format" || k == "x-kubernetes-group-version-kind" || strings.HasPrefix(k, "x-")
 }
 
-// share stores every subtree of at least minShared bytes that occurs more
+// share stores every subschema of at least minShared bytes that occurs more
 // than once under definitions/<hash> and replaces its occurrences by a $ref.
-// Equal subtrees always get the same treatment, so the result validates
-// exactly what the inlined schema does.
+// Equal subschemas always get the same treatment, so the result validates
+// exactly what the inlined schema does. Only schemas are shared, never the
+// maps of "properties" or values of "enum" and "default".
 func share(root map[string]any, minShared int) map[string]any {
 	count := map[string]int{}
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if k := canonical(v); len(k) >= minShared {
-				count[k]++
-			}
-			for _, x := range v {
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
+	var walk func(s map[string]any)
+	walk = func(s map[string]any) {
+		if k := canonical(s); len(k) >= minShared {
+			count[k]++
 		}
+		eachSubschema(s, func(sub map[string]any) map[string]any { walk(sub); return sub })
 	}
 	walk(root)
 	defs := map[string]any{}
-	var rewrite func(v any, top bool) any
-	rewrite = func(v any, top bool) any {
-		switch v := v.(type) {
-		case map[string]any:
-			key := canonical(v)
-			out := map[string]any{}
-			for k, x := range v {
-				out[k] = rewrite(x, false)
-			}
-			if !top && count[key] > 1 {
-				sum := sha256.Sum256([]byte(key))
-				name := hex.EncodeToString(sum[:6])
-				defs[name] = out
-				return map[string]any{"$ref": "#/definitions/" + name}
-			}
-			return out
-		case []any:
-			out := make([]any, len(v))
-			for i, x := range v {
-				out[i] = rewrite(x, false)
-			}
-			return out
-		default:
-			return v
+	var rewrite func(s map[string]any) map[string]any
+	rewrite = func(s map[string]any) map[string]any {
+		key := canonical(s)
+		out := maps.Clone(s)
+		eachSubschema(out, rewrite)
+		if count[key] > 1 {
+			sum := sha256.Sum256([]byte(key))
+			name := "s" + hex.EncodeToString(sum[:6])
+			defs[name] = out
+			return map[string]any{"$ref": "#/definitions/" + name}
 		}
+		return out
 	}
-	out := rewrite(root, true).(map[string]any)
+	out := maps.Clone(root)
+	eachSubschema(out, rewrite)
 	if len(defs) > 0 {
 		out["definitions"] = defs
 	}
 	return out
+}
+
+// eachSubschema replaces every direct subschema of s by f's result.
+func eachSubschema(s map[string]any, f func(map[string]any) map[string]any) {
+	for k, v := range s {
+		switch k {
+		case "properties", "patternProperties":
+			props := map[string]any{}
+			for p, x := range v.(map[string]any) {
+				props[p] = f(x.(map[string]any))
+			}
+			s[k] = props
+		case "items", "additionalProperties", "not":
+			if m, ok := v.(map[string]any); ok {
+				s[k] = f(m)
+			}
+		case "allOf", "anyOf", "oneOf":
+			l := slices.Clone(v.([]any))
+			for i, x := range l {
+				l[i] = f(x.(map[string]any))
+			}
+			s[k] = l
+		}
+	}
 }
 
 // canonical is v's JSON with sorted keys (encoding/json sorts map keys).
