@@ -50,6 +50,9 @@ type SoakOptions struct {
 	// Files are more outputs to search for the identifiers (the audit
 	// database and its -wal/-shm); missing ones are reported as absent.
 	Files []string
+	// Drain, when set, runs after the last request and before the outputs
+	// are searched: it stops the server so buffered log and audit writes land.
+	Drain func()
 	// Progress, when set, is told how far the run is.
 	Progress func(done, total int)
 }
@@ -355,6 +358,9 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 		cr.P99 = percentile(cr.lat, 0.99)
 		cr.lat = nil
 	}
+	if o.Drain != nil {
+		o.Drain()
+	}
 	rep.checkLeaks()
 	rep.judge()
 	return rep, nil
@@ -572,11 +578,16 @@ func (r *SoakReport) Markdown(command, machine string) string {
 		fmt.Fprintf(&b, "| RSS after warm-up → end | %s → %s (%+.1f%%) |\n", mib(r.Before.RSS), mib(r.After.RSS), 100*r.RSSGrowth())
 		fmt.Fprintf(&b, "| Go heap after GC, after warm-up → end | %s → %s |\n", mib(r.Before.Heap), mib(r.After.Heap))
 	}
+	absent := map[string]bool{}
 	for _, l := range r.Leaks {
 		state := "not found"
 		switch {
+		case l.Absent && absent[l.Where]:
+			continue
 		case l.Absent:
-			state = "file absent"
+			absent[l.Where] = true
+			fmt.Fprintf(&b, "| %s | absent |\n", l.Where)
+			continue
 		case l.Found:
 			state = "**FOUND**"
 		}
