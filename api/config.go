@@ -56,6 +56,11 @@ type Config struct {
 	CORSOrigins []string `yaml:"cors_origins"` // FENZHEN_CORS_ORIGINS: origins allowed cross-origin calls; none by default
 	TLSCert     string   `yaml:"tls_cert"`     // FENZHEN_TLS_CERT: PEM certificate (chain); with TLSKey serves HTTPS
 	TLSKey      string   `yaml:"tls_key"`      // FENZHEN_TLS_KEY: PEM private key
+
+	// The audit log (package audit) records every inference request.
+	AuditPath          string `yaml:"audit_path"`           // FENZHEN_AUDIT_PATH: SQLite file; "off" disables the audit log
+	AuditRetentionDays int    `yaml:"audit_retention_days"` // FENZHEN_AUDIT_RETENTION_DAYS: entries older than this are deleted daily; 0 keeps all
+	AuditStoreText     bool   `yaml:"audit_store_text"`     // FENZHEN_AUDIT_STORE_TEXT: keep the request text, redacted (privacy.Redact)
 }
 
 // Authentication modes.
@@ -89,6 +94,9 @@ func DefaultConfig() Config {
 		Auth:          AuthOff,
 		KeysFile:      "var/keys.json",
 		KeyRate:       20,
+		// 180 days covers a quarter's review with margin; longer needs a reason.
+		AuditPath:          "var/audit.db",
+		AuditRetentionDays: 180,
 	}
 }
 
@@ -122,6 +130,9 @@ var Env = []struct{ Name, Help string }{
 	{"FENZHEN_CORS_ORIGINS", "comma-separated origins allowed cross-origin calls (default: none)"},
 	{"FENZHEN_TLS_CERT", "PEM certificate; with FENZHEN_TLS_KEY serves HTTPS"},
 	{"FENZHEN_TLS_KEY", "PEM private key of FENZHEN_TLS_CERT"},
+	{"FENZHEN_AUDIT_PATH", "audit log SQLite file; off disables it (default var/audit.db)"},
+	{"FENZHEN_AUDIT_RETENTION_DAYS", "delete audit entries older than this many days; 0 keeps all (default 180)"},
+	{"FENZHEN_AUDIT_STORE_TEXT", "true: keep request text in the audit log, redacted (default false)"},
 }
 
 // FromEnv overlays the FENZHEN_* variables that are set onto c.
@@ -162,6 +173,9 @@ func (c *Config) FromEnv() error {
 	set("FENZHEN_IP_BURST", countValue{&c.IPBurst})
 	set("FENZHEN_TRUST_PROXY", boolValue{&c.TrustProxy})
 	set("FENZHEN_CORS_ORIGINS", ListFlag(&c.CORSOrigins))
+	str("FENZHEN_AUDIT_PATH", &c.AuditPath)
+	set("FENZHEN_AUDIT_RETENTION_DAYS", countValue{&c.AuditRetentionDays})
+	set("FENZHEN_AUDIT_STORE_TEXT", boolValue{&c.AuditStoreText})
 	return errors.Join(errs...)
 }
 
@@ -228,6 +242,7 @@ func (c *Config) Validate() error {
 		{"retry_after_seconds", c.RetryAfterSeconds > 0}, {"admission_wait", c.AdmissionWait >= 0},
 		{"key_rate", c.KeyRate >= 0}, {"key_burst", c.KeyBurst >= 0},
 		{"ip_rate", c.IPRate >= 0}, {"ip_burst", c.IPBurst >= 0},
+		{"audit_retention_days", c.AuditRetentionDays >= 0},
 	}
 	for _, p := range positive {
 		if !p.ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fenzhen/fenzhen/audit"
 	"github.com/fenzhen/fenzhen/imaging"
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/knowledge"
@@ -34,6 +35,7 @@ type Deps struct {
 	Index    *knowledge.Index
 	Triage   *triage.Engine
 	Registry *prometheus.Registry // where /metrics reads from; nil makes a fresh one
+	Audit    *audit.Writer        // the audit log; nil keeps none
 }
 
 // Server holds the echo instance and everything the handlers need.
@@ -74,7 +76,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 // routes is the whole HTTP surface in one screen.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(withRequestID, s.observe, s.recoverPanics, s.securityHeaders, s.cors, s.withDeadline, s.admit)
+	e.Use(withRequestID, s.auditLog, s.observe, s.recoverPanics, s.securityHeaders, s.cors, s.withDeadline, s.admit)
 	jsonBody := chain(limitBody(s.cfg.MaxBodyBytes), limitJSONDepth(s.cfg.MaxJSONDepth))
 	imageBody := limitBody(s.cfg.MaxImageBytes)
 
@@ -196,6 +198,7 @@ func (s *Server) imagingHandler(model string) echo.HandlerFunc {
 			return err
 		}
 		resp.RequestID = requestID(c)
+		s.setAudit(c, resp, "")
 		return c.JSON(http.StatusOK, resp)
 	}
 }

@@ -32,6 +32,7 @@ func (s *Server) triageRoute(run func(context.Context, *triage.Engine, triage.Re
 		if err != nil {
 			return err
 		}
+		s.setAudit(c, resp, req.Text)
 		return c.JSON(http.StatusOK, resp)
 	}
 }
@@ -71,5 +72,6 @@ func (s *Server) medicationCheck(c echo.Context) error {
 		return err
 	}
 	resp.RequestID = requestID(c)
+	s.setAudit(c, resp, "")
 	return c.JSON(http.StatusOK, resp)
 }

@@ -39,8 +39,9 @@ var (
 		{regexp.MustCompile(d + `{15}`), ID},
 		// Mainland mobiles, optionally +86 / 86 / (+86), in groups 3-4-4 split by - or spaces.
 		{regexp.MustCompile(`(?:[(（]?[+＋]?86[)）]?[-\s]?)?[1１][3-9３-９]` + d + `(?:[-\s]?` + d + `{4}){2}`), Phone},
-		// Landlines: 0 + 2–3 digit area code, optionally in brackets, then 7–8 digits.
-		{regexp.MustCompile(`[(（]?[0０]` + d + `{2,3}[)）]?[-\s]?` + d + `{7,8}`), Phone},
+		// Landlines: 0 + 2–3 digit area code, optionally in brackets, then 7–8
+		// digits, possibly split 3-4 or 4-4.
+		{regexp.MustCompile(`[(（]?[0０]` + d + `{2,3}[)）]?[-\s]?` + d + `{3,4}[-\s]?` + d + `{4}`), Phone},
 	}
 )
 
