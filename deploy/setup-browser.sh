@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian's Chromium, for the web console's browser test only
-# (cmd/fenzhen/console_browser_test.go drives it headless with chromedp).
+# (cmd/fenzhen/web_console_test.go drives it headless with chromedp).
 # The server, `make run` and the other tests do not need it; without it the
 # browser test skips. Safe to repeat.
 set -euo pipefail

@@ -241,15 +241,15 @@ function renderTriage(r) {
     ...(symptoms.length
       ? symptoms.map((s) => {
           const absent = s.state === 'absent';
-          const extra = [s.text && s.text !== s.name ? `“${s.text}”` : '', s.duration_days > 0 ? `${s.duration_days}天` : ''].filter(Boolean).join('，');
+          const extra = [s.text && s.text !== s.name ? `“${s.text}”` : '', duration(s.duration_days)].filter(Boolean).join('，');
           return el('li', { class: absent ? 'chip chip--absent' : 'chip' }, absent ? el('span', { class: 'chip__tag', text: '否认' }) : '', s.name, extra ? el('span', { class: 'chip__extra', text: extra }) : '');
         })
       : [el('li', { class: 'muted', text: '未识别到明确的症状，请换种说法描述。' })]),
   );
 
   $('dept-list').replaceChildren(
-    ...(r.departments || []).map((d) =>
-      el('li', { class: 'bars__item' }, el('span', { class: 'bars__label' }, deptName(d), el('span', { class: 'code', text: d.code })), bar(d.probability, deptName(d)), el('span', { class: 'bars__value', text: pct(d.probability) })),
+    ...(r.departments || []).map((d, i) =>
+      el('li', { class: i === 0 ? 'bars__item bars__item--top' : 'bars__item' }, el('span', { class: 'bars__label' }, deptName(d), el('span', { class: 'code', text: d.code })), bar(d.probability, deptName(d)), el('span', { class: 'bars__value', text: pct(d.probability) })),
     ),
   );
 
@@ -277,6 +277,14 @@ function renderTriage(r) {
 
   const where = top ? deptName(top) : '未能确定科室';
   $('triage-status').textContent = `分诊完成：${badge.textContent}；建议科室 ${where}${r.next_question ? '；有一个补充问题' : ''}。`;
+}
+
+// duration reads duration_days the way a patient says it: 2天, 5小时, 30分钟.
+function duration(days) {
+  if (!(days > 0)) return '';
+  if (days >= 1) return `${Math.round(days * 10) / 10}天`;
+  if (days * 24 >= 1) return `${Math.round(days * 24)}小时`;
+  return `${Math.max(1, Math.round(days * 1440))}分钟`;
 }
 
 function evidenceLine(label, items, cls) {
@@ -390,7 +398,10 @@ async function runImaging(ev) {
     const r = await api(path, { form });
     renderImaging(r, file, kind);
   } catch (e) {
+    // Results of an earlier file would read as this file's: take them away.
     $('image-status').textContent = '';
+    $('image-body').hidden = true;
+    $('image-empty').hidden = false;
     showError(err, e);
   } finally {
     setBusy(region, false, $('image-btn'));
