@@ -89,7 +89,7 @@ func DefaultConfig() Config {
 		LogLevel:          "info",
 		ClassTimeouts:     map[string]time.Duration{},
 		// Imaging holds decoded images (up to 40 MP) in memory, so fewer at once.
-		MaxInFlight:   map[string]int{auth.ScopeTriage: 128, auth.ScopeImaging: 16, auth.ScopeKnowledge: 256, auth.ScopeInference: 128},
+		MaxInFlight:   map[string]int{auth.ScopeTriage: 128, auth.ScopeImaging: 32, auth.ScopeKnowledge: 256, auth.ScopeInference: 128},
 		AdmissionWait: 50 * time.Millisecond,
 		Auth:          AuthOff,
 		KeysFile:      "var/keys.json",
@@ -118,7 +118,7 @@ var Env = []struct{ Name, Help string }{
 	{"FENZHEN_SHUTDOWN_TIMEOUT", "grace period for in-flight requests on SIGTERM (default 30s)"},
 	{"FENZHEN_RETRY_AFTER", "Retry-After seconds sent with 503 (default 1)"},
 	{"FENZHEN_LOG_LEVEL", "debug, info, warn or error (default info)"},
-	{"FENZHEN_MAX_IN_FLIGHT", "concurrent requests per class (default triage=128,imaging=16,knowledge=256,inference=128)"},
+	{"FENZHEN_MAX_IN_FLIGHT", "concurrent requests per class (default triage=128,imaging=32,knowledge=256,inference=128)"},
 	{"FENZHEN_ADMISSION_WAIT", "wait for an in-flight slot before 503 (default 50ms)"},
 	{"FENZHEN_AUTH", "off (development: no keys, logged as a warning) or required (default off)"},
 	{"FENZHEN_KEYS_FILE", "API key file written by `fenzhen keys` (default var/keys.json)"},
@@ -194,15 +194,45 @@ func (c *Config) LoadFile(path string) error {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
+			keys := keyLines(raw)
 			msgs := make([]string, len(te.Errors))
 			for i, m := range te.Errors {
-				msgs[i] = unknownField.ReplaceAllString(m, `unknown key "$1"`)
+				m = unknownField.ReplaceAllString(m, `unknown key "$1"`)
+				if sub := lineRef.FindStringSubmatch(m); sub != nil && keys[sub[1]] != "" && !strings.Contains(m, "unknown key") {
+					m = fmt.Sprintf("line %s: %s: %s", sub[1], keys[sub[1]], m[len(sub[0]):])
+				}
+				msgs[i] = m
 			}
 			return fmt.Errorf("config file %s: %s", path, strings.Join(msgs, "; "))
 		}
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
 	return nil
+}
+
+var lineRef = regexp.MustCompile(`^line (\d+): `)
+
+// keyLines maps line numbers to the dotted key whose value starts there, so
+// a type error can name the setting and not only the line.
+func keyLines(raw []byte) map[string]string {
+	out := map[string]string{}
+	var root yaml.Node
+	if yaml.Unmarshal(raw, &root) != nil || len(root.Content) == 0 {
+		return out
+	}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := prefix + n.Content[i].Value
+			out[strconv.Itoa(n.Content[i+1].Line)] = key
+			walk(n.Content[i+1], key+".")
+		}
+	}
+	walk(root.Content[0], "")
+	return out
 }
 
 // Validate checks the settings that no single source can check alone.
