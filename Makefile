@@ -8,7 +8,7 @@ export FENZHEN_DATA ?= $(abspath ../shared/data)
 FUZZCOUNT ?= 40000x
 export FUZZCOUNT
 
-.PHONY: setup setup-train run build test test-unit test-race fuzz bench vet fmt clean
+.PHONY: setup setup-train setup-browser run build test test-unit test-race fuzz bench vet fmt clean
 
 ## setup: install what is missing (Go modules, pinned ONNX Runtime); safe to repeat
 setup: $(ORT_LIB)
@@ -22,6 +22,10 @@ $(ORT_LIB): deploy/setup-ort.sh
 ## setup-train: Debian packages for the Python training scripts and fixtures
 setup-train:
 	./deploy/setup-debian.sh
+
+## setup-browser: Debian's Chromium, only for the web console's browser test
+setup-browser:
+	./deploy/setup-browser.sh
 
 build: setup
 	$(GO) build -trimpath -o $(BIN) ./cmd/fenzhen
