@@ -54,6 +54,9 @@ func runServe(args []string) error {
 	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", cfg.MaxImageBytes, "largest image upload")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request's work")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "grace period for in-flight requests on SIGTERM")
+	fs.StringVar(&cfg.AuditPath, "audit-path", cfg.AuditPath, "audit log SQLite file; off disables it")
+	fs.IntVar(&cfg.AuditRetentionDays, "audit-retention-days", cfg.AuditRetentionDays, "delete audit entries older than this; 0 keeps all")
+	fs.BoolVar(&cfg.AuditStoreText, "audit-store-text", cfg.AuditStoreText, "keep request text in the audit log, redacted")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,9 +124,16 @@ func buildServer(cfg api.Config, log *slog.Logger) (*api.Server, func(), error) 
 		repo.Close()
 		return nil, nil, fmt.Errorf("build triage engine: %w", err)
 	}
-	deps := api.Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Triage: eng, Registry: reg}
+	aud, closeAudit, err := openAudit(cfg, reg, log)
+	if err != nil {
+		repo.Close()
+		idx.Close()
+		return nil, nil, err
+	}
+	deps := api.Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Triage: eng, Registry: reg, Audit: aud}
 	srv := api.New(cfg, deps, log)
-	return srv, func() { signal.Stop(hup); repo.Close(); idx.Close() }, nil
+	// Serve has returned when this runs: closeAudit commits every request it answered.
+	return srv, func() { closeAudit(); signal.Stop(hup); repo.Close(); idx.Close() }, nil
 }
 
 // loadKnowledge loads the KG (the embedded default unless path names an
