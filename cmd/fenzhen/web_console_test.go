@@ -47,6 +47,7 @@ func consoleChromium() string {
 // apiCall is one /v1 request the page made, with the server's answer.
 type apiCall struct {
 	Path     string
+	Auth     string // the Authorization header
 	Body     []byte
 	Status   int
 	Response []byte
@@ -81,7 +82,7 @@ func (a *apiRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tw := &teeWriter{ResponseWriter: w, status: http.StatusOK}
 	a.next.ServeHTTP(tw, r)
 	a.mu.Lock()
-	a.calls = append(a.calls, apiCall{Path: r.URL.Path, Body: body, Status: tw.status, Response: tw.buf.Bytes()})
+	a.calls = append(a.calls, apiCall{Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body, Status: tw.status, Response: tw.buf.Bytes()})
 	a.mu.Unlock()
 }
 
@@ -426,6 +427,12 @@ func TestWebConsoleInBrowser(t *testing.T) {
 		t.Errorf("an empty complaint reached the server: %d triage calls", n)
 	}
 
+	// An API key typed under 设置 goes with every request and stays in the tab.
+	do("enter an API key", chromedp.Click(chromedp.CSS("#settings summary")), chromedp.SendKeys(chromedp.CSS("#api-key"), "fz-test-key"), chromedp.Click(chromedp.CSS("#settings summary")))
+	if k := eval(`sessionStorage.getItem("fenzhen.apiKey") || ""`); k != "fz-test-key" {
+		t.Errorf("sessionStorage key %q", k)
+	}
+
 	// An emergency: the red badge, the red flags named, the reasons listed.
 	do("triage an emergency",
 		chromedp.SendKeys(chromedp.CSS("#symptoms"), "胸口压榨样疼痛半小时，出冷汗，喘不上气"),
@@ -441,6 +448,12 @@ func TestWebConsoleInBrowser(t *testing.T) {
 		}
 	}
 	json.Unmarshal(calls[len(calls)-1].Response, &emergency)
+	if a := calls[len(calls)-1].Auth; a != "Bearer fz-test-key" {
+		t.Errorf("Authorization %q, want the key from 设置", a)
+	}
+	if a := calls[0].Auth; a != "" {
+		t.Errorf("Authorization %q sent before any key was entered", a)
+	}
 	if emergency.Urgency.Level != "emergency" || len(emergency.Urgency.RedFlags) == 0 {
 		t.Fatalf("the server did not call this an emergency: %s", calls[len(calls)-1].Response)
 	}
