@@ -18,13 +18,17 @@ func init() {
 }
 
 func runBench(args []string) error {
+	if isOverload(args) {
+		return runBenchOverload(args) // bench_overload.go: flags of its own
+	}
 	o := bench.ServingOptions{ModelsDir: "models", Model: "cnn-test", Concurrency: 32, Duration: 10 * time.Second}
 	fs := newFlagSet("bench", "Measures, in one run on one model, raw in-process ONNX Runtime calls, the server\nwith batching off (max_batch_size 1) and the server with dynamic batching,\nand prints throughput, p50/p95/p99 and their ratios.",
 		"  fenzhen bench                                   # cnn-test, concurrency 32, 10 s per run\n"+
 			"  fenzhen bench --concurrency 64 --duration 20s --rate 3000\n"+
 			"  fenzhen bench --out bench/RESULTS.md            # also append the Markdown report\n"+
 			"  fenzhen bench --workload triage --concurrency 16 # POST /v1/triage through the full server\n"+
-			"  fenzhen bench --workload imaging --concurrency 16 # chest X-ray route vs FastAPI + PyTorch")
+			"  fenzhen bench --workload imaging --concurrency 16 # chest X-ray route vs FastAPI + PyTorch\n"+
+			"  fenzhen bench --workload overload --help         # triage at 4× its sustainable rate with admission control")
 	fs.StringVar(&o.ModelsDir, "models", o.ModelsDir, "model repository")
 	fs.StringVar(&o.Model, "model", o.Model, "model to load")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "closed-loop clients")
@@ -57,7 +61,9 @@ func runBench(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *workload == "triage" {
+		p := newProgress(fmt.Sprintf("bench triage (2 runs of %s)", o.Duration), 0, "")
 		stats, err := benchTriage(ctx, o.Concurrency, o.Duration)
+		p.Done()
 		if err != nil {
 			return err
 		}
@@ -70,8 +76,10 @@ func runBench(args []string) error {
 		}
 		return appendReport(*out, b.String())
 	} else if *workload == "imaging" {
+		p := newProgress("bench imaging", 0, "")
 		rep, err := bench.Imaging(ctx, o.ModelsDir, "models/chest-xray/testdata/test_000_pneumonia.png", "/usr/bin/python3", o.Concurrency, o.Duration,
-			func(what string) { fmt.Fprintf(os.Stderr, "%s …\n", what) })
+			func(what string) { p.Phase("bench imaging: " + what) })
+		p.Done()
 		if err != nil {
 			return err
 		}
@@ -85,10 +93,18 @@ func runBench(args []string) error {
 	if o.Rate > 0 {
 		steps++
 	}
+	p := newProgress("bench", int64(steps), "runs")
 	rep, err := bench.Serving(ctx, o, func(what string) {
+		if step > 0 {
+			p.Add(1) // the previous run is over
+		}
 		step++
-		fmt.Fprintf(os.Stderr, "[%d/%d] %s …\n", step, steps, what)
+		p.Phase(fmt.Sprintf("bench [%d/%d] %s", step, steps, what))
 	})
+	if err == nil {
+		p.Add(1)
+	}
+	p.Done()
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,326 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// OverloadOptions configure the overload measurement of one route.
+type OverloadOptions struct {
+	BaseURL     string
+	Path        string   // default /v1/triage
+	Bodies      [][]byte // JSON bodies sent in rotation; default OverloadTexts
+	Header      http.Header
+	Concurrency int           // closed-loop clients that measure the sustainable rate
+	Duration    time.Duration // per phase
+	Unloaded    float64       // the unloaded run's rate as a fraction of the sustainable one (default 0.25)
+	Factor      float64       // the overload run's rate as a multiple of the sustainable one (default 4)
+	Timeout     time.Duration // per request
+	// MaxOutstanding bounds the generator's open requests; arrivals past it
+	// are counted as not sent (the generator, not the server, gave up).
+	MaxOutstanding int
+	// Conns bounds the client's connections (default 64), as a proxy or a
+	// client pool would; a request waiting for one is late, and that counts.
+	Conns    int
+	Progress func(string)
+}
+
+// OverloadTexts are the triage bodies of the overload run.
+var OverloadTexts = []string{
+	`{"text":"三岁孩子发烧两天了，最高39度，咳嗽有黄痰，不拉肚子","age":3,"sex":"male"}`,
+	`{"text":"胸口疼得厉害，出了一身冷汗","age":58,"sex":"male"}`,
+	`{"text":"最近老是胃疼，吃完饭胀气反酸","age":35}`,
+	`{"text":"皮肤起了很多红疹子，特别痒","age":24,"sex":"female"}`,
+	`{"text":"头疼三天了，有点恶心，不发烧","age":42}`,
+	`{"text":"尿频尿急，小便的时候疼","age":45,"sex":"female"}`,
+}
+
+// OpenRun is one open-loop run with answers split by kind. Latencies count
+// from each request's scheduled start, so queueing anywhere shows up.
+type OpenRun struct {
+	Name             string
+	Rate             float64 // scheduled arrivals per second
+	Achieved         float64 // requests actually sent per second
+	Duration         time.Duration
+	Sent, NotSent    int
+	Admitted         int // 200
+	AdmittedP50      time.Duration
+	AdmittedP99      time.Duration
+	Shed             int // 429 or 503 with Retry-After
+	ShedP50, ShedP99 time.Duration
+	Errors           int // anything else: other statuses, transport errors, timeouts
+	FirstError       string
+}
+
+// ShedFraction is the share of sent requests that were shed.
+func (r OpenRun) ShedFraction() float64 {
+	if r.Sent == 0 {
+		return 0
+	}
+	return float64(r.Shed) / float64(r.Sent)
+}
+
+// OverloadReport holds the three phases and the verdict.
+type OverloadReport struct {
+	Options     OverloadOptions
+	Sustainable Stats // closed loop: 200s per second
+	ClosedShed  int   // requests shed during the closed loop
+	Unloaded    OpenRun
+	Overload    OpenRun
+	Failures    []string
+}
+
+// Ratio is the admitted p99 under overload over the unloaded p99.
+func (r *OverloadReport) Ratio() float64 {
+	if r.Unloaded.AdmittedP99 == 0 {
+		return 0
+	}
+	return float64(r.Overload.AdmittedP99) / float64(r.Unloaded.AdmittedP99)
+}
+
+// Overload measures the sustainable rate of a route with a closed loop, its
+// p99 at a modest open-loop rate, then an open loop at Factor × sustainable:
+// admission control should keep the admitted requests' p99 within 2× the
+// unloaded one and shed the rest with 429/503 quickly.
+func Overload(ctx context.Context, o OverloadOptions) (*OverloadReport, error) {
+	if err := CheckLoopback(o.BaseURL); err != nil {
+		return nil, err
+	}
+	if o.Path == "" {
+		o.Path = "/v1/triage"
+	}
+	if len(o.Bodies) == 0 {
+		for _, t := range OverloadTexts {
+			o.Bodies = append(o.Bodies, []byte(t))
+		}
+	}
+	if o.Concurrency < 1 || o.Duration <= 0 {
+		return nil, errors.New("overload: concurrency and duration must be positive")
+	}
+	if o.Unloaded <= 0 {
+		o.Unloaded = 0.25
+	}
+	if o.Factor <= 0 {
+		o.Factor = 4
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.MaxOutstanding <= 0 {
+		o.MaxOutstanding = 4096
+	}
+	if o.Conns <= 0 {
+		o.Conns = 64
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	client := &http.Client{Timeout: o.Timeout, Transport: &http.Transport{MaxConnsPerHost: o.Conns, MaxIdleConnsPerHost: o.Conns, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	var next atomic.Uint64
+	post := func(ctx context.Context) (int, bool, error) {
+		body := o.Bodies[next.Add(1)%uint64(len(o.Bodies))]
+		req, err := http.NewRequestWithContext(ctx, "POST", o.BaseURL+o.Path, bytes.NewReader(body))
+		if err != nil {
+			return 0, false, err
+		}
+		for k, vs := range o.Header {
+			req.Header[k] = vs
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, false, err
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return 0, false, err
+		}
+		if resp.StatusCode == 200 && !json.Valid(raw) {
+			return 0, false, fmt.Errorf("200 with a body that is not JSON")
+		}
+		return resp.StatusCode, resp.Header.Get("Retry-After") != "", nil
+	}
+	rep := &OverloadReport{Options: o}
+
+	progress(fmt.Sprintf("sustainable rate: closed loop, %d clients, %s", o.Concurrency, o.Duration))
+	var closedShed atomic.Int64
+	sus, err := Closed(ctx, fmt.Sprintf("closed loop, %d clients", o.Concurrency), o.Concurrency, o.Duration, func(ctx context.Context) error {
+		status, _, err := post(ctx)
+		switch {
+		case err != nil:
+			return err
+		case status == 429 || status == 503:
+			closedShed.Add(1)
+			return fmt.Errorf("shed with %d", status)
+		case status != 200:
+			return fmt.Errorf("status %d", status)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Sustainable, rep.ClosedShed = sus, int(closedShed.Load())
+	if sus.Throughput <= 0 {
+		return nil, errors.New("overload: no request succeeded in the closed loop")
+	}
+	for _, phase := range []struct {
+		name string
+		mult float64
+		dst  *OpenRun
+	}{{"unloaded", o.Unloaded, &rep.Unloaded}, {"overload", o.Factor, &rep.Overload}} {
+		rate := phase.mult * sus.Throughput
+		// Open the client's connections first, so the run measures serving
+		// rather than TCP handshakes.
+		warm(ctx, o.Conns, post)
+		progress(fmt.Sprintf("%s: open loop at %.0f req/s (%.2f× sustainable), %s", phase.name, rate, phase.mult, o.Duration))
+		*phase.dst = openRun(ctx, fmt.Sprintf("%s, %.2f× sustainable", phase.name, phase.mult), rate, o.Duration, o.MaxOutstanding, post)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	rep.judge()
+	return rep, nil
+}
+
+// warm sends n requests at once, twice, to fill the connection pool.
+func warm(ctx context.Context, n int, post func(context.Context) (int, bool, error)) {
+	for range 2 {
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() { defer wg.Done(); post(ctx) }()
+		}
+		wg.Wait()
+	}
+}
+
+// openRun sends at rate for d and classifies every answer.
+func openRun(ctx context.Context, name string, rate float64, d time.Duration, maxOutstanding int, post func(context.Context) (int, bool, error)) OpenRun {
+	run := OpenRun{Name: name, Rate: rate}
+	var mu sync.Mutex
+	var admitted, shed []time.Duration
+	sem := make(chan struct{}, maxOutstanding)
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; ctx.Err() == nil; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if at.Sub(start) >= d {
+			break
+		}
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			run.NotSent++
+			continue
+		}
+		run.Sent++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			status, retryAfter, err := post(ctx)
+			el := time.Since(at)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				run.Errors++
+				run.FirstError = cmpOr(run.FirstError, err.Error())
+			case status == 200:
+				admitted = append(admitted, el)
+			case (status == 429 || status == 503) && retryAfter:
+				shed = append(shed, el)
+			default:
+				run.Errors++
+				run.FirstError = cmpOr(run.FirstError, fmt.Sprintf("status %d", status))
+			}
+		}()
+	}
+	sendTime := time.Since(start)
+	wg.Wait()
+	run.Duration = time.Since(start)
+	run.Achieved = float64(run.Sent) / sendTime.Seconds()
+	run.Admitted, run.Shed = len(admitted), len(shed)
+	run.AdmittedP50, run.AdmittedP99 = percentile(admitted, 0.50), percentile(admitted, 0.99)
+	run.ShedP50, run.ShedP99 = percentile(shed, 0.50), percentile(shed, 0.99)
+	return run
+}
+
+// judge applies the acceptance: no errors, the unloaded run unshed, the
+// overload run actually overloaded (something shed), admitted p99 within 2×
+// the unloaded p99, and shed answers faster than an admitted answer's 2× budget.
+func (r *OverloadReport) judge() {
+	fail := func(format string, args ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, args...)) }
+	u, o := r.Unloaded, r.Overload
+	if u.Errors+o.Errors > 0 {
+		fail("%d requests failed without a 200 or a shed answer, e.g. %s", u.Errors+o.Errors, cmpOr(u.FirstError, o.FirstError))
+	}
+	if u.Shed > 0 {
+		fail("%d requests shed at the unloaded rate", u.Shed)
+	}
+	if u.Admitted == 0 || o.Admitted == 0 {
+		fail("no admitted requests to compare (unloaded %d, overload %d)", u.Admitted, o.Admitted)
+		return
+	}
+	if o.Shed == 0 {
+		fail("nothing was shed at %.0f req/s: the run did not overload the server", o.Rate)
+	}
+	if ratio := r.Ratio(); ratio > 2 {
+		fail("admitted p99 under overload %s is %.2f× the unloaded p99 %s (want ≤ 2×)", round(o.AdmittedP99), ratio, round(u.AdmittedP99))
+	}
+	if o.Shed > 0 && o.ShedP99 > 2*u.AdmittedP99 {
+		fail("shed answers' p99 %s is over 2× the unloaded p99 %s: refusals are not quick", round(o.ShedP99), round(u.AdmittedP99))
+	}
+	if o.NotSent > 0 {
+		fail("the generator could not send %d of its arrivals (more than %d open)", o.NotSent, r.Options.MaxOutstanding)
+	}
+}
+
+// OK reports whether the acceptance held.
+func (r *OverloadReport) OK() bool { return len(r.Failures) == 0 }
+
+// Markdown renders the report; setup describes the server's admission settings.
+func (r *OverloadReport) Markdown(command, machine, setup string) string {
+	var b strings.Builder
+	verdict := "**PASS**"
+	if !r.OK() {
+		verdict = "**FAIL**"
+	}
+	fmt.Fprintf(&b, "## Overload: %s at %.0f× the sustainable rate (%s) — %s\n\n", r.Options.Path, r.Options.Factor, time.Now().UTC().Format("2006-01-02"), verdict)
+	fmt.Fprintf(&b, "- Command: `%s`\n- Machine: %s\n- Server: %s\n", command, machine, setup)
+	fmt.Fprintf(&b, "- %d triage texts in rotation; %s per phase; the client keeps at most %d connections; open-loop latencies count from each request's scheduled start.\n\n", len(r.Options.Bodies), r.Options.Duration, r.Options.Conns)
+	fmt.Fprintf(&b, "| phase | rate (req/s) | sent | 200 | shed 429/503 | other | 200 p50 | 200 p99 | shed p50 | shed p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	s := r.Sustainable
+	fmt.Fprintf(&b, "| sustainable: %s | %.0f | %d | %d | %d | %d | %s | %s | – | – |\n", s.Name, s.Throughput, s.Requests+s.Errors, s.Requests, r.ClosedShed, s.Errors-r.ClosedShed, round(s.P50), round(s.P99))
+	for _, o := range []OpenRun{r.Unloaded, r.Overload} {
+		fmt.Fprintf(&b, "| %s | %.0f (sent %.0f) | %d | %d | %d | %d | %s | %s | %s | %s |\n", o.Name, o.Rate, o.Achieved, o.Sent, o.Admitted, o.Shed, o.Errors, round(o.AdmittedP50), round(o.AdmittedP99), round(o.ShedP50), round(o.ShedP99))
+	}
+	fmt.Fprintf(&b, "\n| acceptance | value |\n|---|---:|\n")
+	fmt.Fprintf(&b, "| admitted p99 under overload ÷ unloaded p99 (want ≤ 2) | **%.2f×** |\n", r.Ratio())
+	fmt.Fprintf(&b, "| shed fraction at %.0f× | %.1f%% |\n", r.Options.Factor, 100*r.Overload.ShedFraction())
+	fmt.Fprintf(&b, "| p99 of the 429/503 answers | %s |\n", round(r.Overload.ShedP99))
+	if len(r.Failures) > 0 {
+		b.WriteString("\nFailed checks:\n\n")
+		for _, f := range r.Failures {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
+	}
+	return b.String()
+}
