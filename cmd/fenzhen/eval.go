@@ -95,7 +95,9 @@ func evalImaging(args []string) error {
 		return err
 	}
 	defer repo.Close()
-	res, err := imaging.Evaluate(context.Background(), repo, *model, ds, *batch)
+	p := newProgress("eval imaging "+*model, int64(ds.N), "images")
+	res, err := imaging.Evaluate(context.Background(), progressRunner{repo, p}, *model, ds, *batch)
+	p.Done()
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,9 @@ func evalTriage(args []string) error {
 		return err
 	}
 	defer done()
+	p := newProgress(fmt.Sprintf("eval triage (%d cases)", len(cases)), 0, "")
 	res, err := e.Evaluate(context.Background(), cases)
+	p.Done()
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,9 @@ func evalInterview(args []string) error {
 		if err != nil {
 			return err
 		}
+		p := newProgress(fmt.Sprintf("eval interview %s (%d cases, %d turns)", set, len(cases), *turns), 0, "")
 		res, err := e.Interview(context.Background(), set, cases, *turns)
+		p.Done()
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,10 @@ func runIndex(args []string) error {
 		return err
 	}
 	start := time.Now()
-	if err := knowledge.WriteIndex(g, *out); err != nil {
+	p := newProgress("index "+*out, 0, "")
+	err = knowledge.WriteIndex(g, *out)
+	p.Done()
+	if err != nil {
 		return err
 	}
 	fmt.Printf("wrote %s in %v\n", *out, time.Since(start).Round(time.Millisecond))
