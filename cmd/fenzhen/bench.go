@@ -18,13 +18,17 @@ func init() {
 }
 
 func runBench(args []string) error {
+	if isOverload(args) {
+		return runBenchOverload(args) // bench_overload.go: flags of its own
+	}
 	o := bench.ServingOptions{ModelsDir: "models", Model: "cnn-test", Concurrency: 32, Duration: 10 * time.Second}
 	fs := newFlagSet("bench", "Measures, in one run on one model, raw in-process ONNX Runtime calls, the server\nwith batching off (max_batch_size 1) and the server with dynamic batching,\nand prints throughput, p50/p95/p99 and their ratios.",
 		"  fenzhen bench                                   # cnn-test, concurrency 32, 10 s per run\n"+
 			"  fenzhen bench --concurrency 64 --duration 20s --rate 3000\n"+
 			"  fenzhen bench --out bench/RESULTS.md            # also append the Markdown report\n"+
 			"  fenzhen bench --workload triage --concurrency 16 # POST /v1/triage through the full server\n"+
-			"  fenzhen bench --workload imaging --concurrency 16 # chest X-ray route vs FastAPI + PyTorch")
+			"  fenzhen bench --workload imaging --concurrency 16 # chest X-ray route vs FastAPI + PyTorch\n"+
+			"  fenzhen bench --workload overload --help         # triage at 4× its sustainable rate with admission control")
 	fs.StringVar(&o.ModelsDir, "models", o.ModelsDir, "model repository")
 	fs.StringVar(&o.Model, "model", o.Model, "model to load")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "closed-loop clients")
