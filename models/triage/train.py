@@ -24,6 +24,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import torch
@@ -75,10 +76,60 @@ def who(rng, d):
     return rng.choice(["", "", f"我今年{int(age)}岁，", f"{g}，{int(age)}岁，", f"本人{g}，"])
 
 
-def synth(rng, syms, diseases, per):
+class Progress:
+    """Progress of a long step on stderr: a redrawn line with count, rate and
+    ETA on a terminal, a plain line every 10 s otherwise. Prints nothing to
+    stdout and draws no random numbers, so training output stays the same."""
+
+    def __init__(self, label, total=0, unit=""):
+        self.label, self.total, self.unit = label, total, unit
+        self.done, self.start = 0, time.monotonic()
+        self.tty = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        self.off = os.environ.get("FENZHEN_PROGRESS") == "off"
+        self.last, self.width = 0.0, 0
+
+    def add(self, n=1):
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= (0.2 if self.tty else 10.0):
+            self.last = now
+            self._show(False)
+
+    def finish(self):
+        self._show(True)
+
+    def _show(self, final):
+        if self.off:
+            return
+        el = time.monotonic() - self.start
+        line = f"{self.label}:"
+        if self.done or self.total:
+            line += f" {self.done}" + (f"/{self.total}" if self.total else "") + (f" {self.unit}" if self.unit else "")
+            if self.total:
+                line += f" ({100 * self.done / self.total:.1f}%)"
+            line += ","
+        if self.done and el > 0:
+            line += f" {self.done / el:.1f}/s,"
+        if final:
+            line += f" done in {el:.1f}s"
+        else:
+            line += f" {el:.1f}s elapsed"
+            if self.total and 0 < self.done < self.total:
+                line += f", ETA {el * (self.total - self.done) / self.done:.1f}s"
+        if self.tty:
+            sys.stderr.write("\r" + line + " " * max(0, self.width - len(line)) + ("\n" if final else ""))
+            self.width = len(line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def synth(rng, syms, diseases, per, label="synthesize"):
     rows = []
     all_ids = list(syms)
+    prog = Progress(label, len(diseases), "diseases")
     for d in diseases:
+        prog.add()
         listed = [(k, v) for k, v in sorted((d.get("symptoms") or {}).items()) if k in syms]
         if not listed:
             continue
@@ -105,6 +156,7 @@ def synth(rng, syms, diseases, per):
                     text += "，" + rng.choice(NEG) + syms[other]["name"]
             text = rng.choice(OPENERS) + who(rng, d) + text + rng.choice(CLOSERS)
             rows.append({"text": text, "label": d["department"], "source": "kg"})
+    prog.finish()
     return rows
 
 
@@ -145,6 +197,8 @@ def split(rows, seed):
 
 # -------------------------------------------------------------- features
 def featurize(rows, tool):
+    prog = Progress(f"featurize {len(rows)} texts")
+    prog.add(0)
     inp = "".join(json.dumps({"text": r["text"], "label": r["label"]}, ensure_ascii=False) + "\n" for r in rows)
     res = subprocess.run([tool], input=inp.encode("utf-8"), capture_output=True, check=True)
     lines = res.stdout.decode("utf-8").splitlines()
@@ -153,6 +207,7 @@ def featurize(rows, tool):
     assert len(feats) == len(rows)
     for r, f in zip(rows, feats):
         r["x"], r["code"] = f["x"], f["label"]
+    prog.finish()
     return head["dim"]
 
 
@@ -210,8 +265,8 @@ def main():
     rng = random.Random(SEED)
 
     syms, diseases = load_kg()
-    syn_train = synth(rng, syms, diseases, args.per_disease)
-    syn_test = synth(random.Random(SEED + 1), syms, diseases, 5)
+    syn_train = synth(rng, syms, diseases, args.per_disease, "synthesize train")
+    syn_test = synth(random.Random(SEED + 1), syms, diseases, 5, "synthesize test")
     parts = split(consultations(), SEED)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -249,6 +304,7 @@ def main():
     for ep in range(args.epochs):
         model.train()
         perm = torch.randperm(len(train), generator=g)
+        prog = Progress(f"epoch {ep + 1}/{args.epochs}", len(train), "rows")
         for i in range(0, len(train), 256):
             b = perm[i:i + 256]
             xb = torch.from_numpy(dense([train[j] for j in b.tolist()], dim))
@@ -256,6 +312,8 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
+            prog.add(len(b))
+        prog.finish()
         v = evaluate(model, parts["val"], dim, labels)
         print(f"epoch {ep + 1}: loss {loss.item():.4f} val top1 {v['top1']:.4f} top3 {v['top3']:.4f}")
         if v["top1"] > best:
