@@ -62,16 +62,9 @@ func (s *Server) LoadKeys() error {
 	if s.cfg.Auth != AuthRequired {
 		return nil
 	}
-	f, err := auth.Load(s.cfg.KeysFile)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("auth is required but the key file %s does not exist; create a key with `fenzhen keys create --tenant NAME --scopes triage,knowledge`", s.cfg.KeysFile)
-	case err != nil:
+	ring, err := readKeyring(s.cfg.KeysFile)
+	if err != nil {
 		return err
-	}
-	ring := f.Keyring()
-	if ring.Active() == 0 {
-		return fmt.Errorf("auth is required but the key file %s holds no active key; create one with `fenzhen keys create`", s.cfg.KeysFile)
 	}
 	if err := auth.CheckMode(s.cfg.KeysFile); err != nil {
 		s.log.Warn("key file is readable by others", "err", err)
@@ -79,6 +72,28 @@ func (s *Server) LoadKeys() error {
 	s.access.keys.Store(ring)
 	s.log.Info("API keys loaded", "file", s.cfg.KeysFile, "active", ring.Active(), "revoked", ring.Len()-ring.Active())
 	return nil
+}
+
+// CheckKeysFile reports a key file that required auth cannot start with,
+// so `fenzhen serve` fails before it spends time loading models.
+func CheckKeysFile(path string) error {
+	_, err := readKeyring(path)
+	return err
+}
+
+func readKeyring(path string) (*auth.Keyring, error) {
+	f, err := auth.Load(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("auth is required but the key file %s does not exist; create a key with `fenzhen keys create --tenant NAME --scopes triage,knowledge`", path)
+	case err != nil:
+		return nil, err
+	}
+	ring := f.Keyring()
+	if ring.Active() == 0 {
+		return nil, fmt.Errorf("auth is required but the key file %s holds no active key; create one with `fenzhen keys create`", path)
+	}
+	return ring, nil
 }
 
 // authenticate finds the request's key and checks it may call scope. No key,

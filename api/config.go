@@ -292,7 +292,12 @@ func (c *Config) Validate() error {
 type stringValue string
 
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
-func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return string(*v)
+}
 
 type positive64 struct{ p *int64 }
 
@@ -304,7 +309,12 @@ func (v positive64) Set(s string) error {
 	*v.p = n
 	return nil
 }
-func (v positive64) String() string { return strconv.FormatInt(*v.p, 10) }
+func (v positive64) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatInt(*v.p, 10)
+}
 
 type positiveInt struct{ p *int }
 
@@ -316,7 +326,12 @@ func (v positiveInt) Set(s string) error {
 	*v.p = n
 	return nil
 }
-func (v positiveInt) String() string { return strconv.Itoa(*v.p) }
+func (v positiveInt) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.Itoa(*v.p)
+}
 
 type countValue struct{ p *int }
 
@@ -328,7 +343,12 @@ func (v countValue) Set(s string) error {
 	*v.p = n
 	return nil
 }
-func (v countValue) String() string { return strconv.Itoa(*v.p) }
+func (v countValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.Itoa(*v.p)
+}
 
 type positiveDuration struct{ p *time.Duration }
 
@@ -340,7 +360,12 @@ func (v positiveDuration) Set(s string) error {
 	*v.p = d
 	return nil
 }
-func (v positiveDuration) String() string { return v.p.String() }
+func (v positiveDuration) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.String()
+}
 
 type rateValue struct{ p *float64 }
 
@@ -352,7 +377,12 @@ func (v rateValue) Set(s string) error {
 	*v.p = f
 	return nil
 }
-func (v rateValue) String() string { return strconv.FormatFloat(*v.p, 'g', -1, 64) }
+func (v rateValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v.p, 'g', -1, 64)
+}
 
 type boolValue struct{ p *bool }
 
@@ -364,7 +394,12 @@ func (v boolValue) Set(s string) error {
 	*v.p = b
 	return nil
 }
-func (v boolValue) String() string { return strconv.FormatBool(*v.p) }
+func (v boolValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(*v.p)
+}
 
 type listValue struct{ p *[]string }
 

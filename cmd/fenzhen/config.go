@@ -51,7 +51,7 @@ func configFlag(args []string) string {
 func securityFlags(fs *flag.FlagSet, cfg *api.Config) {
 	fs.String("config", os.Getenv("FENZHEN_CONFIG"), "YAML config file (see deploy/fenzhen.example.yaml); variables and flags win over it")
 	fs.StringVar(&cfg.Auth, "auth", cfg.Auth, "off (development, no keys) or required (API keys from --keys-file)")
-	fs.StringVar(&cfg.KeysFile, "keys-file", cfg.KeysFile, "API key file written by `fenzhen keys`; re-read on SIGHUP")
+	fs.StringVar(&cfg.KeysFile, "keys-file", cfg.KeysFile, "API key file written by 'fenzhen keys'; re-read on SIGHUP")
 	fs.Var(api.RateFlag(&cfg.KeyRate), "key-rate", "requests/s of a key created without --rate; 0 is unlimited")
 	fs.Var(api.CountFlag(&cfg.KeyBurst), "key-burst", "bucket size of --key-rate; 0 is twice the rate")
 	fs.Var(api.RateFlag(&cfg.IPRate), "ip-rate", "requests/s per client IP while auth is off; 0 is no limit")

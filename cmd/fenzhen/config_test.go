@@ -74,3 +74,24 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Errorf("bad file: %v", err)
 	}
 }
+
+// Required auth without a usable key file stops `fenzhen serve` before it
+// loads anything; a bad setting stops it too.
+func TestServeRefusesToStart(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--auth", "required", "--keys-file", filepath.Join(dir, "keys.json")}, "does not exist; create a key with `fenzhen keys create"},
+		{[]string{"--auth", "yes"}, `auth "yes"`},
+		{[]string{"--tls-cert", "c.pem"}, "tls_cert and tls_key go together"},
+		{[]string{"--max-in-flight", "gpu=1"}, `"gpu=1"`},
+		{[]string{"--config", filepath.Join(dir, "none.yaml")}, "none.yaml"},
+	} {
+		err := runServe(append(c.args, "--addr", "127.0.0.1:0", "--ort-lib", "/nonexistent/libonnxruntime.so"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+	}
+}

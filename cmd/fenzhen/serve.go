@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,22 +30,23 @@ func init() {
 
 func envHelp() string {
 	var b strings.Builder
-	b.WriteString("Environment (flags win over variables):\n")
+	b.WriteString("Environment (flags win over variables, variables over the --config file):\n")
 	for _, e := range api.Env {
-		fmt.Fprintf(&b, "  %-26s %s\n", e.Name, e.Help)
+		fmt.Fprintf(&b, "  %-29s %s\n", e.Name, e.Help)
 	}
 	return b.String()
 }
 
 func runServe(args []string) error {
-	cfg := api.DefaultConfig()
-	if err := cfg.FromEnv(); err != nil {
+	cfg, err := baseConfig(args)
+	if err != nil {
 		return err
 	}
-	fs := newFlagSet("serve", "Serves the API of ../shared/API.md on --addr until SIGTERM or SIGINT;\nSIGHUP reloads the model repository without dropping requests.\n\n"+envHelp(),
+	fs := newFlagSet("serve", "Serves the API of ../shared/API.md on --addr until SIGTERM or SIGINT;\nSIGHUP reloads the model repository, API keys and TLS certificate without\ndropping requests.\n\n"+envHelp(),
 		"  fenzhen serve                                  # :8080, models/ and the embedded knowledge graph\n"+
 			"  fenzhen serve --addr 127.0.0.1:9000 --models /srv/fenzhen/models\n"+
-			"  FENZHEN_ORT_LIB=/opt/ort/libonnxruntime.so.1 fenzhen serve")
+			"  FENZHEN_ORT_LIB=/opt/ort/libonnxruntime.so.1 fenzhen serve\n"+
+			"  fenzhen serve --config /etc/fenzhen/fenzhen.yaml --auth required --tls-cert tls.crt --tls-key tls.key")
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
 	fs.StringVar(&cfg.ModelsDir, "models", cfg.ModelsDir, "model repository directory")
 	fs.StringVar(&cfg.ORTLib, "ort-lib", cfg.ORTLib, "ONNX Runtime shared library")
@@ -57,11 +59,20 @@ func runServe(args []string) error {
 	fs.StringVar(&cfg.AuditPath, "audit-path", cfg.AuditPath, "audit log SQLite file; off disables it")
 	fs.IntVar(&cfg.AuditRetentionDays, "audit-retention-days", cfg.AuditRetentionDays, "delete audit entries older than this; 0 keeps all")
 	fs.BoolVar(&cfg.AuditStoreText, "audit-store-text", cfg.AuditStoreText, "keep request text in the audit log, redacted")
+	securityFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Auth == api.AuthRequired {
+		if err := api.CheckKeysFile(cfg.KeysFile); err != nil {
+			return err
+		}
 	}
 	log, err := newLogger(cfg.LogLevel)
 	if err != nil {
@@ -80,7 +91,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	log.Info("fenzhen ready", "addr", ln.Addr().String(), "onnxruntime", inference.RuntimeVersion(), "startup", time.Since(start).Round(time.Millisecond).String())
+	log.Info("fenzhen ready", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "", "auth", cfg.Auth, "onnxruntime", inference.RuntimeVersion(), "startup", time.Since(start).Round(time.Millisecond).String())
 	return srv.Serve(ctx, ln)
 }
 
@@ -98,12 +109,18 @@ func buildServer(cfg api.Config, log *slog.Logger) (*api.Server, func(), error) 
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	var live atomic.Pointer[api.Server] // set once built; SIGHUP also reloads its keys and certificate
 	go func() {
 		for range hup {
 			if err := repo.Reload(); err != nil {
 				log.Error("reload failed; still serving the previous models", "err", err)
 			} else {
 				log.Info("model repository reloaded")
+			}
+			if srv := live.Load(); srv != nil {
+				if err := srv.ReloadCredentials(); err != nil {
+					log.Error("credential reload failed; still using the previous keys and certificate", "err", err)
+				}
 			}
 		}
 	}()
@@ -132,6 +149,14 @@ func buildServer(cfg api.Config, log *slog.Logger) (*api.Server, func(), error) 
 	}
 	deps := api.Deps{Models: repo, Imaging: imaging.NewService(repo), KG: kg, Index: idx, Triage: eng, Registry: reg, Audit: aud}
 	srv := api.New(cfg, deps, log)
+	if err := srv.LoadKeys(); err != nil {
+		closeAudit()
+		signal.Stop(hup)
+		repo.Close()
+		idx.Close()
+		return nil, nil, err
+	}
+	live.Store(srv)
 	// Serve has returned when this runs: closeAudit commits every request it answered.
 	return srv, func() { closeAudit(); signal.Stop(hup); repo.Close(); idx.Close() }, nil
 }
