@@ -51,9 +51,15 @@ func Redact(s string) string {
 	if s == "" {
 		return s
 	}
-	s = email.ReplaceAllString(s, Email)
-	for _, r := range digitRules {
-		s = replaceDigits(s, r.re, r.with)
+	if strings.Contains(s, "@") {
+		s = email.ReplaceAllString(s, Email)
+	}
+	// The shortest number redacted (a landline) has 10 digits; most
+	// complaints have a temperature and a duration at most.
+	if digits(s) >= 10 {
+		for _, r := range digitRules {
+			s = replaceDigits(s, r.re, r.with)
+		}
 	}
 	return redactNames(s)
 }
@@ -101,6 +107,16 @@ func gluedAfter(s string) bool {
 		r, _ = utf8.DecodeRuneInString(s[n:])
 	}
 	return isDigit(r)
+}
+
+func digits(s string) int {
+	n := 0
+	for _, r := range s {
+		if isDigit(r) {
+			n++
+		}
+	}
+	return n
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' || r >= '０' && r <= '９' }

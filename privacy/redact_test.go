@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // testdata/redact.json lists what must be replaced and, as importantly,
@@ -47,4 +48,21 @@ func BenchmarkRedact(b *testing.B) {
 	for b.Loop() {
 		Redact(in)
 	}
+}
+
+// FuzzRedact: any text comes back valid UTF-8, and a second pass finds nothing
+// new (placeholders never join the text around them into an identifier).
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"我叫张三，电话13812345678，身份证110101199003071234", "患者王小明，男，45岁", "010-1234-5678", "最高39.5度", "a@b.cn"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		once := Redact(s)
+		if utf8.ValidString(s) && !utf8.ValidString(once) {
+			t.Fatalf("invalid UTF-8 from %q: %q", s, once)
+		}
+		if twice := Redact(once); twice != once {
+			t.Fatalf("%q → %q → %q", s, once, twice)
+		}
+	})
 }
