@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,18 @@ type OverloadReport struct {
 	Unloaded    OpenRun
 	Overload    OpenRun
 	Failures    []string
+	// LoadBefore and LoadAfter are /proc/loadavg's 1-minute figure: on a
+	// shared machine they say how much else was running.
+	LoadBefore, LoadAfter string
+}
+
+// LoadAvg is the 1-minute load average, "" where /proc/loadavg is missing.
+func LoadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Fields(string(raw) + " ")[0]
 }
 
 // Ratio is the admitted p99 under overload over the unloaded p99.
@@ -152,7 +165,7 @@ func Overload(ctx context.Context, o OverloadOptions) (*OverloadReport, error) {
 		}
 		return resp.StatusCode, resp.Header.Get("Retry-After") != "", nil
 	}
-	rep := &OverloadReport{Options: o}
+	rep := &OverloadReport{Options: o, LoadBefore: LoadAvg()}
 
 	progress(fmt.Sprintf("sustainable rate: closed loop, %d clients, %s", o.Concurrency, o.Duration))
 	var closedShed atomic.Int64
@@ -191,6 +204,7 @@ func Overload(ctx context.Context, o OverloadOptions) (*OverloadReport, error) {
 			return nil, ctx.Err()
 		}
 	}
+	rep.LoadAfter = LoadAvg()
 	rep.judge()
 	return rep, nil
 }
@@ -304,7 +318,7 @@ func (r *OverloadReport) Markdown(command, machine, setup string) string {
 		verdict = "**FAIL**"
 	}
 	fmt.Fprintf(&b, "## Overload: %s at %.0f× the sustainable rate (%s) — %s\n\n", r.Options.Path, r.Options.Factor, time.Now().UTC().Format("2006-01-02"), verdict)
-	fmt.Fprintf(&b, "- Command: `%s`\n- Machine: %s\n- Server: %s\n", command, machine, setup)
+	fmt.Fprintf(&b, "- Command: `%s`\n- Machine: %s; 1-minute load average %s before, %s after\n- Server: %s\n", command, machine, r.LoadBefore, r.LoadAfter, setup)
 	fmt.Fprintf(&b, "- %d triage texts in rotation; %s per phase; the client keeps at most %d connections; open-loop latencies count from each request's scheduled start.\n\n", len(r.Options.Bodies), r.Options.Duration, r.Options.Conns)
 	fmt.Fprintf(&b, "| phase | rate (req/s) | sent | 200 | shed 429/503 | other | 200 p50 | 200 p99 | shed p50 | shed p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	s := r.Sustainable
