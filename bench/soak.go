@@ -563,7 +563,7 @@ func (r *SoakReport) Markdown(command, machine string) string {
 		verdict = "**FAIL**"
 	}
 	fmt.Fprintf(&b, "## Soak: %d requests of a valid/malformed mix (%s) — %s\n\n", r.Total, time.Now().UTC().Format("2006-01-02"), verdict)
-	fmt.Fprintf(&b, "- Command: `%s`\n- Machine: %s\n", command, machine)
+	fmt.Fprintf(&b, "- Command: `%s`\n- Machine: %s; 1-minute load average %s at the end\n", command, machine, LoadAvg())
 	fmt.Fprintf(&b, "- %d clients, closed loop, %.0f%% valid requests; %d warm-up requests before the first memory sample; per-request client timeout %s.\n\n", o.Concurrency, 100*r.ValidShare, o.WarmUp, o.Timeout)
 	fmt.Fprintf(&b, "| measure | value |\n|---|---:|\n")
 	fmt.Fprintf(&b, "| requests answered | %d in %s (%.0f req/s) |\n", r.Total-r.Hangs-r.TransportErrors, r.Duration.Round(time.Millisecond), r.Throughput)
