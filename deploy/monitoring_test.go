@@ -418,6 +418,18 @@ func TestMetricCheckCatchesMistakes(t *testing.T) {
 	if bad := checkExpr(ex, `sum(rate(fenzhen_http_requests_total{route="/readyz"}[5m]))`); len(bad) > 0 {
 		t.Errorf("a correct expression was rejected: %q", bad)
 	}
+	// rulefmt itself rejects broken rule files: bad PromQL, a bad template,
+	// an unknown field, a rule without expr.
+	for name, rules := range map[string]string{
+		"promql":   "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: rate(x[5m]\n",
+		"template": "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    annotations:\n      summary: '{{ $labels.instance '\n",
+		"field":    "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    fore: 5m\n",
+		"no expr":  "groups:\n- name: g\n  rules:\n  - alert: A\n",
+	} {
+		if _, errs := rulefmt.Parse([]byte(rules), false, model.UTF8Validation); len(errs) == 0 {
+			t.Errorf("%s: rulefmt accepted a broken rule file", name)
+		}
+	}
 }
 
 // TestProbePathsAreServed requests every path the manifests probe from a
