@@ -22,7 +22,9 @@
 // # Deadlines and retries
 //
 // Each call takes a context: its deadline bounds the call, retries
-// included. WithTimeout sets a default for calls whose context has none.
+// included, and is sent as X-Request-Timeout (seconds left) so that the server
+// gives up on an attempt when the caller would. WithTimeout sets a default for
+// calls whose context has none.
 //
 // A call that gets 429 rate_limited or 503 unavailable, or whose connection
 // fails, is tried again after waiting: at least the server's Retry-After,
@@ -383,6 +385,12 @@ func (c *Client) attempt(ctx context.Context, method, path, contentType string, 
 	}
 	if id, ok := ctx.Value(requestIDKey{}).(string); ok && id != "" {
 		req.Header.Set("X-Request-Id", id)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		// The server stops working on the request when the caller stops waiting.
+		if left := dl.Sub(c.now()); left > 0 {
+			req.Header.Set("X-Request-Timeout", strconv.FormatFloat(max(left.Seconds(), 0.001), 'f', 3, 64))
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

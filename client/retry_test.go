@@ -118,6 +118,9 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 		if r.Header.Get("Authorization") != "Bearer k-123" || r.Header.Get("X-Request-Id") != "his-42" || r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("attempt %d headers %v", i+1, r.Header)
 		}
+		if r.Header.Get("X-Request-Timeout") != "" {
+			t.Errorf("attempt %d sent X-Request-Timeout %q without a deadline", i+1, r.Header.Get("X-Request-Timeout"))
+		}
 		if srv.bodies[i] != `{"text":"孩子发烧","age":3}` {
 			t.Errorf("attempt %d body %s", i+1, srv.bodies[i])
 		}
@@ -250,5 +253,26 @@ func TestNewAndSniff(t *testing.T) {
 		if got := sniffImage([]byte(b)); got != want {
 			t.Errorf("sniff %q = %s, want %s", b[:min(len(b), 8)], got, want)
 		}
+	}
+}
+
+// A context deadline travels as X-Request-Timeout: the seconds left when each attempt starts.
+func TestDeadlineSentAsRequestTimeout(t *testing.T) {
+	srv := &scripted{script: []func(http.ResponseWriter){
+		answer(503, "2", envelope(CodeUnavailable, "busy")),
+		answer(200, "", okTriage),
+	}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	c, clock := newFakeClient(t, ts.URL)
+	ctx, cancel := context.WithDeadline(context.Background(), clock.now().Add(10*time.Second))
+	defer cancel()
+	if _, err := c.Triage(ctx, TriageRequest{Text: "头疼"}); err != nil {
+		t.Fatal(err)
+	}
+	// The fake clock moved 2.05 s between the attempts.
+	got := []string{srv.requests[0].Header.Get("X-Request-Timeout"), srv.requests[1].Header.Get("X-Request-Timeout")}
+	if got[0] != "10.000" || got[1] != "7.950" {
+		t.Errorf("X-Request-Timeout %q, want 10.000 then 7.950", got)
 	}
 }
