@@ -454,10 +454,13 @@ func TestKubernetesManifestsFitTogether(t *testing.T) {
 
 	// Graceful shutdown: SIGTERM comes after preStop; the kubelet's SIGKILL
 	// must not come before the server's own drain deadline.
-	grace := pod.Spec.TerminationGracePeriodSeconds
+	grace := 30 // the Kubernetes default
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = *g
+	}
 	need := cfg.ShutdownTimeout + time.Duration(preStopSeconds(t, c))*time.Second
-	if grace == nil || time.Duration(*grace)*time.Second <= need {
-		t.Errorf("terminationGracePeriodSeconds %v must exceed FENZHEN_SHUTDOWN_TIMEOUT + preStop = %s", grace, need)
+	if time.Duration(grace)*time.Second <= need {
+		t.Errorf("terminationGracePeriodSeconds %d must exceed FENZHEN_SHUTDOWN_TIMEOUT + preStop = %s", grace, need)
 	}
 
 	for _, r := range []string{"cpu", "memory"} {
@@ -602,8 +605,12 @@ func TestKServeManifests(t *testing.T) {
 		}
 	}
 	shutdown, err := time.ParseDuration(env["FENZHEN_SHUTDOWN_TIMEOUT"])
-	if g := is.Spec.Predictor.TerminationGracePeriodSeconds; err != nil || g == nil || time.Duration(*g)*time.Second <= shutdown {
-		t.Errorf("terminationGracePeriodSeconds %v must exceed FENZHEN_SHUTDOWN_TIMEOUT %q", g, env["FENZHEN_SHUTDOWN_TIMEOUT"])
+	grace := 30
+	if g := is.Spec.Predictor.TerminationGracePeriodSeconds; g != nil {
+		grace = *g
+	}
+	if err != nil || time.Duration(grace)*time.Second <= shutdown {
+		t.Errorf("terminationGracePeriodSeconds %d must exceed FENZHEN_SHUTDOWN_TIMEOUT %q", grace, env["FENZHEN_SHUTDOWN_TIMEOUT"])
 	}
 }
 
