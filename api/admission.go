@@ -25,10 +25,24 @@ type access struct {
 	keyLims  sync.Map // key id → *bucket
 	ipMu     sync.Mutex
 	ipLims   map[string]*rate.Limiter
-	slots    map[string]chan struct{} // class → in-flight tokens; absent is unbounded
+	slots    map[string]*slots // class → in-flight tokens; absent is unbounded
 	wait     time.Duration
 	rejected *prometheus.CounterVec
 	inFlight *prometheus.GaugeVec
+}
+
+// slots bounds the requests of one class in flight.
+type slots struct {
+	sem      chan struct{}
+	inFlight prometheus.Gauge
+}
+
+// release frees the slot taken by acquire; nil (an unbounded class) is a no-op.
+func (s *slots) release() {
+	if s != nil {
+		s.inFlight.Dec()
+		<-s.sem
+	}
 }
 
 // bucket is a key's limiter with the settings it was made from, so a reload
@@ -45,7 +59,7 @@ const ipLimiterCap = 8192
 func newAccess(cfg Config, reg prometheus.Registerer) *access {
 	a := &access{
 		ipLims: map[string]*rate.Limiter{},
-		slots:  map[string]chan struct{}{},
+		slots:  map[string]*slots{},
 		wait:   cfg.AdmissionWait,
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fenzhen_admission_rejected_total",
@@ -58,7 +72,7 @@ func newAccess(cfg Config, reg prometheus.Registerer) *access {
 	}
 	for class, n := range cfg.MaxInFlight {
 		if n > 0 {
-			a.slots[class] = make(chan struct{}, n)
+			a.slots[class] = &slots{sem: make(chan struct{}, n), inFlight: a.inFlight.WithLabelValues(class)}
 		}
 	}
 	reg.MustRegister(a.rejected, a.inFlight)
@@ -117,6 +131,9 @@ func (a *access) ipLimiter(ip string, cfg *Config) *rate.Limiter {
 // take spends one token or says how long until one is there.
 func take(lim *rate.Limiter) error {
 	now := time.Now()
+	if lim.AllowN(now, 1) {
+		return nil
+	}
 	r := lim.ReserveN(now, 1)
 	if !r.OK() {
 		return &Error{Code: CodeRateLimited, Message: "rate limit exceeded", RetryAfter: time.Second}
@@ -129,15 +146,15 @@ func take(lim *rate.Limiter) error {
 }
 
 // acquire takes an in-flight slot of class, waiting at most a.wait; the
-// caller must call the returned release. Waiting longer would only move the
-// queue from the batcher into goroutines, so an overloaded class says 503.
-func (a *access) acquire(ctx context.Context, class string) (release func(), err error) {
-	sem := a.slots[class]
-	if sem == nil {
-		return func() {}, nil
+// caller must release it. Waiting longer would only move the queue from the
+// batcher into goroutines, so an overloaded class says 503.
+func (a *access) acquire(ctx context.Context, class string) (*slots, error) {
+	s := a.slots[class]
+	if s == nil {
+		return nil, nil
 	}
 	select {
-	case sem <- struct{}{}:
+	case s.sem <- struct{}{}:
 	default:
 		if a.wait <= 0 {
 			return nil, overloaded(class)
@@ -145,16 +162,15 @@ func (a *access) acquire(ctx context.Context, class string) (release func(), err
 		t := time.NewTimer(a.wait)
 		defer t.Stop()
 		select {
-		case sem <- struct{}{}:
+		case s.sem <- struct{}{}:
 		case <-t.C:
 			return nil, overloaded(class)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	g := a.inFlight.WithLabelValues(class)
-	g.Inc()
-	return func() { g.Dec(); <-sem }, nil
+	s.inFlight.Inc()
+	return s, nil
 }
 
 func overloaded(class string) error {
@@ -191,12 +207,12 @@ func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		release, err := s.access.acquire(req.Context(), class)
+		slot, err := s.access.acquire(req.Context(), class)
 		if err != nil {
 			s.access.reject(class, err)
 			return err
 		}
-		defer release()
+		defer slot.release()
 		return next(c)
 	}
 }

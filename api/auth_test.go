@@ -270,13 +270,35 @@ func emptyKeyFile(t testing.TB) string {
 	return path
 }
 
-// BenchmarkAuth is the cost of the security and admission middleware on a
-// route that does nothing: "off" is development mode, "required" adds the
-// key lookup, SHA-256, token bucket and in-flight slot.
+// BenchmarkAuth is the cost of authentication and admission. admit/* is
+// the admit middleware alone around a no-op handler ("required": key
+// lookup, SHA-256, constant-time compare, token bucket, in-flight slot);
+// request/* is a whole request through the router and every middleware.
 func BenchmarkAuth(b *testing.B) {
 	keys := writeKeys(b)
 	for _, mode := range []string{AuthOff, AuthRequired} {
-		b.Run(mode, func(b *testing.B) {
+		b.Run("admit/"+mode, func(b *testing.B) {
+			s, _ := bareServer(b, func(c *Config) {
+				c.Auth = mode
+				c.KeysFile = keys.path
+				c.KeyRate = 1e9
+			})
+			if err := s.LoadKeys(); err != nil {
+				b.Fatal(err)
+			}
+			h := s.admit(func(c echo.Context) error { return nil })
+			req := httptest.NewRequest("GET", "/v1/knowledge/noop", nil)
+			req.Header.Set("Authorization", "Bearer "+keys.triage)
+			rec := httptest.NewRecorder()
+			c := s.echo.NewContext(req, rec)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := h(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("request/"+mode, func(b *testing.B) {
 			s, _ := bareServer(b, func(c *Config) {
 				c.Auth = mode
 				c.KeysFile = keys.path

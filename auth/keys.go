@@ -123,14 +123,25 @@ func validTenant(t string) error {
 // Keyring is an immutable view of a key file for request-time lookups; a
 // reload builds a new one.
 type Keyring struct {
-	byID map[string]*Key
+	byID map[string]entry
+}
+
+type entry struct {
+	key   *Key
+	sum   [sha256.Size]byte // Key.Hash decoded once, not per request
+	valid bool              // Key.Hash is 64 hex digits
 }
 
 // NewKeyring indexes keys by id.
 func NewKeyring(keys []Key) *Keyring {
-	r := &Keyring{byID: make(map[string]*Key, len(keys))}
+	r := &Keyring{byID: make(map[string]entry, len(keys))}
 	for i := range keys {
-		r.byID[keys[i].ID] = &keys[i]
+		e := entry{key: &keys[i]}
+		if b, err := hex.DecodeString(keys[i].Hash); err == nil && len(b) == sha256.Size {
+			copy(e.sum[:], b)
+			e.valid = true
+		}
+		r.byID[keys[i].ID] = e
 	}
 	return r
 }
@@ -141,8 +152,8 @@ func (r *Keyring) Len() int { return len(r.byID) }
 // Active is the number of keys that are not revoked.
 func (r *Keyring) Active() int {
 	n := 0
-	for _, k := range r.byID {
-		if k.Revoked == nil {
+	for _, e := range r.byID {
+		if e.key.Revoked == nil {
 			n++
 		}
 	}
@@ -152,15 +163,15 @@ func (r *Keyring) Active() int {
 // Authenticate finds the key a client sent. The id part only selects the
 // record; the hash of the whole string is compared in constant time.
 func (r *Keyring) Authenticate(secret string) (*Key, error) {
-	k := r.byID[keyID(secret)]
-	if k == nil {
+	e, ok := r.byID[keyID(secret)]
+	if !ok || !e.valid {
 		return nil, ErrUnknownKey
 	}
 	got := sha256.Sum256([]byte(secret))
-	want, err := hex.DecodeString(k.Hash)
-	if err != nil || subtle.ConstantTimeCompare(got[:], want) != 1 {
+	if subtle.ConstantTimeCompare(got[:], e.sum[:]) != 1 {
 		return nil, ErrUnknownKey
 	}
+	k := e.key
 	if k.Revoked != nil {
 		return k, ErrRevoked
 	}
