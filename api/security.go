@@ -107,8 +107,9 @@ func limitJSONDepth(max int) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if ct := req.Header.Get("Content-Type"); ct != "" {
-				if mt, _, err := mime.ParseMediaType(ct); err == nil && !jsonish(mt) && mt != "application/octet-stream" {
+			binary := req.Header.Get(headerInferenceLength) != ""
+			if ct := req.Header.Get("Content-Type"); ct != "" && !binary {
+				if mt, _, err := mime.ParseMediaType(ct); err == nil && !jsonish(mt) {
 					return next(c)
 				}
 			}

@@ -128,6 +128,8 @@ func TestJSONDepthLimit(t *testing.T) {
 		{"binary tail", "/v2/models/cnn-test/infer", `{"inputs":[]}` + strings.Repeat("[", 100), []string{"Inference-Header-Content-Length", "13"}, 503},
 		// Not JSON at all: left to the handler (415 or 503), not a depth error.
 		{"xml", "/v1/triage", strings.Repeat("[", 100), []string{"Content-Type", "application/xml"}, 503},
+		{"octet-stream without the binary header", "/v2/models/cnn-test/infer", strings.Repeat("[", 100), []string{"Content-Type", "application/octet-stream"}, 503},
+		{"binary header, deep JSON head", "/v2/models/cnn-test/infer", `{"a":` + nest(20, "[", "]") + `}`, []string{"Content-Type", "application/octet-stream", "Inference-Header-Content-Length", "46"}, 400},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			header := append([]string{"Content-Type", "application/json"}, c.header...)
