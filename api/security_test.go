@@ -216,6 +216,24 @@ func TestTLS(t *testing.T) {
 	if resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Error("no HSTS over TLS")
 	}
+	// SIGHUP (ReloadCredentials) swaps in a renewed certificate for new connections.
+	cert2, key2 := selfSigned(t)
+	os.WriteFile(certFile, cert2, 0o600)
+	os.WriteFile(keyFile, key2, 0o600)
+	if err := s.ReloadCredentials(); err != nil {
+		t.Fatal(err)
+	}
+	pool2 := x509.NewCertPool()
+	pool2.AppendCertsFromPEM(cert2)
+	client2 := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool2}}}
+	resp, err = client2.Get("https://" + ln.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatalf("after reload: %v", err)
+	}
+	resp.Body.Close()
+	if !bytes.Equal(resp.TLS.PeerCertificates[0].Raw, mustDER(t, cert2)) {
+		t.Error("still serving the old certificate")
+	}
 	// Plain HTTP to the TLS port is not served.
 	if resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
 		resp.Body.Close()
@@ -230,6 +248,15 @@ func TestTLS(t *testing.T) {
 	if err := bad.Serve(context.Background(), ln2); err == nil || !strings.Contains(err.Error(), "none.pem") {
 		t.Errorf("missing key: %v", err)
 	}
+}
+
+func mustDER(t *testing.T, certPEM []byte) []byte {
+	t.Helper()
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		t.Fatal("no PEM block")
+	}
+	return b.Bytes
 }
 
 // selfSigned makes a P-256 certificate for 127.0.0.1, valid for an hour.
