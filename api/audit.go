@@ -39,7 +39,7 @@ func (s *Server) auditLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		w := s.deps.Audit
 		route, method := c.Path(), c.Request().Method
-		if w == nil || !audited(route, method) {
+		if w == nil || !audited(route, method) || !s.routeKnown(method, route) {
 			return next(c)
 		}
 		start := time.Now()
@@ -69,6 +69,17 @@ func (s *Server) auditLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return err
 	}
+}
+
+// routeKnown reports whether method and route name a registered route: for
+// a path no route serves (404, 405) echo gives the nearest pattern instead.
+func (s *Server) routeKnown(method, route string) bool {
+	for _, r := range s.echo.Routes() {
+		if r.Method == method && r.Path == route {
+			return true
+		}
+	}
+	return false
 }
 
 // setAudit leaves the summary of resp for auditLog; text is the request's
