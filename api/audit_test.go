@@ -112,7 +112,7 @@ func TestAuditRecordsRequests(t *testing.T) {
 		{"POST", "/v1/medication/check", `{"drugs":["阿司匹林","布洛芬"],"conditions":["消化性溃疡"]}`, 200, true},
 		{"POST", "/v1/triage", `{"text":""}`, 400, true}, // refused requests are audited too
 		{"POST", "/v2/models/cnn-test/infer", `{"inputs":[]}`, 400, true},
-		{"POST", "/v1/nope", `{}`, 404, false}, // no such route
+		{"POST", "/v1/nope", `{}`, 404, false},        // no such route
 		{"POST", "/v1/departments", `{}`, 404, false}, // a GET route (echo answers 405, rendered as not_found)
 		{"GET", "/v1/knowledge/search?q=胸痛", "", 200, false},
 		{"GET", "/v1/departments", "", 200, false},
