@@ -120,6 +120,22 @@ func TestAuditRecordsRequests(t *testing.T) {
 		{"GET", "/metrics", "", 200, false},
 	}
 	otherIDs := map[string]bool{}
+	// An image: its findings and the model, never its pixels.
+	derm := filepath.Join("..", "models", "dermatology", "testdata")
+	imgs, _ := filepath.Glob(filepath.Join(derm, "*.png"))
+	if len(imgs) == 0 {
+		t.Fatal("no dermatology test image")
+	}
+	img, err := os.ReadFile(imgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := do(t, s, "POST", "/v1/dermatology", "image/png", img)
+	if rec.Code != 200 {
+		t.Fatalf("dermatology: %d %s", rec.Code, rec.Body)
+	}
+	dermID := rec.Header().Get(headerRequestID)
+	otherIDs[dermID] = true
 	for _, o := range others {
 		var body []byte
 		ct := ""
@@ -136,7 +152,7 @@ func TestAuditRecordsRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := auditEntries(t, st)
-	if want := len(texts) + 4; len(got) != want {
+	if want := len(texts) + 5; len(got) != want {
 		t.Errorf("%d entries, want %d", len(got), want)
 	}
 	for id, snt := range sentByID {
@@ -177,6 +193,10 @@ func TestAuditRecordsRequests(t *testing.T) {
 		if _, ok := got[id]; ok != want {
 			t.Errorf("request %s audited=%v, want %v", id, ok, want)
 		}
+	}
+	if e := got[dermID]; len(e.Top) != audit.MaxTop || e.Top[0].P <= 0 || len(e.Models) != 1 || e.Models[0].Name != "dermatology" ||
+		!slices.Equal(e.Departments, []string{"13"}) || e.Urgency == "" {
+		t.Errorf("dermatology entry %+v", e)
 	}
 	for _, e := range got {
 		switch e.Route {
