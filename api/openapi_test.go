@@ -191,6 +191,9 @@ func TestOpenAPIDocumentValid(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
 		t.Errorf("openapi %s, want 3.0.x", doc.OpenAPI)
 	}
+	if doc.Info.Version != Version {
+		t.Errorf("info.version %s, server version %s", doc.Info.Version, Version)
+	}
 	// The error code enum is exactly the server's codes.
 	var enum []string
 	for _, v := range doc.Components.Schemas["ErrorCode"].Value.Enum {
