@@ -54,6 +54,7 @@ func (s *Server) auditLog(next echo.HandlerFunc) echo.HandlerFunc {
 			LatencyMS: float64(time.Since(start).Microseconds()) / 1000,
 		}
 		e.Tenant, _ = c.Get(ContextTenant).(string)
+		e.KeyID, _ = c.Get(ContextKeyID).(string)
 		if sum, ok := c.Get(ContextAudit).(audit.Summary); ok {
 			e.Summary = sum
 		}

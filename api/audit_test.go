@@ -71,6 +71,7 @@ func TestAuditRecordsRequests(t *testing.T) {
 		return func(c echo.Context) error {
 			if tn := c.Request().Header.Get("X-Test-Tenant"); tn != "" {
 				c.Set(ContextTenant, tn)
+				c.Set(ContextKeyID, "key-of-"+tn)
 			}
 			return next(c)
 		}
@@ -174,7 +175,7 @@ func TestAuditRecordsRequests(t *testing.T) {
 		for _, m := range snt.body.Models {
 			models = append(models, audit.Model{Name: m.Name, Version: m.Version})
 		}
-		if e.Route != snt.route || e.Method != "POST" || e.Status != 200 || e.Tenant != "clinic-a" ||
+		if e.Route != snt.route || e.Method != "POST" || e.Status != 200 || e.Tenant != "clinic-a" || e.KeyID != "key-of-clinic-a" ||
 			e.Urgency != snt.body.Urgency.Level || e.Urgency == "" || !slices.Equal(e.Departments, deps) ||
 			!slices.Equal(e.RedFlags, flags) || !slices.Equal(e.Models, models) || len(models) == 0 {
 			t.Errorf("entry %+v\ndoes not match the response %+v", e, snt.body)

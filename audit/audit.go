@@ -42,8 +42,9 @@ const MaxTop = 5
 type Entry struct {
 	Time      time.Time `json:"time"` // when the request arrived, UTC
 	RequestID string    `json:"request_id"`
-	Tenant    string    `json:"tenant"`
-	Route     string    `json:"route"` // the route pattern (/v2/models/:name/infer), never the URL
+	Tenant    string    `json:"tenant"` // the API key's tenant; "" with auth off
+	KeyID     string    `json:"key_id"` // the API key's id (not the secret)
+	Route     string    `json:"route"`  // the route pattern (/v2/models/:name/infer), never the URL
 	Method    string    `json:"method"`
 	Status    int       `json:"status"`
 	LatencyMS float64   `json:"latency_ms"`

@@ -26,6 +26,7 @@ var migrations = []string{
 		time        TEXT    NOT NULL, -- UTC, timeLayout
 		request_id  TEXT    NOT NULL,
 		tenant      TEXT    NOT NULL DEFAULT '',
+		key_id      TEXT    NOT NULL DEFAULT '',
 		route       TEXT    NOT NULL,
 		method      TEXT    NOT NULL,
 		status      INTEGER NOT NULL,
@@ -124,8 +125,8 @@ func (s *Store) Insert(ctx context.Context, entries []Entry) error {
 	}
 	defer tx.Rollback()
 	st, err := tx.PrepareContext(ctx, `INSERT INTO requests
-		(time, request_id, tenant, route, method, status, latency_ms, departments, urgency, red_flags, top, models, text)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(time, request_id, tenant, key_id, route, method, status, latency_ms, departments, urgency, red_flags, top, models, text)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("audit: prepare insert: %w", err)
 	}
@@ -140,7 +141,7 @@ func (s *Store) Insert(ctx context.Context, entries []Entry) error {
 		if len(top) > MaxTop {
 			top = top[:MaxTop]
 		}
-		if _, err := st.ExecContext(ctx, e.Time.UTC().Format(timeLayout), e.RequestID, e.Tenant, e.Route, e.Method,
+		if _, err := st.ExecContext(ctx, e.Time.UTC().Format(timeLayout), e.RequestID, e.Tenant, e.KeyID, e.Route, e.Method,
 			e.Status, e.LatencyMS, jsonList(e.Departments), e.Urgency, jsonList(e.RedFlags), jsonList(top), jsonList(e.Models), text); err != nil {
 			return fmt.Errorf("audit: insert: %w", err)
 		}
@@ -170,7 +171,7 @@ func (s *Store) Query(ctx context.Context, from, to time.Time, fn func(Entry) er
 	if !to.IsZero() {
 		hi = to.UTC().Format(timeLayout)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT time, request_id, tenant, route, method, status, latency_ms,
+	rows, err := s.db.QueryContext(ctx, `SELECT time, request_id, tenant, key_id, route, method, status, latency_ms,
 		departments, urgency, red_flags, top, models, text
 		FROM requests WHERE time >= ? AND time < ? ORDER BY time, id`, lo, hi)
 	if err != nil {
@@ -181,7 +182,7 @@ func (s *Store) Query(ctx context.Context, from, to time.Time, fn func(Entry) er
 		var e Entry
 		var at, deps, flags, top, models string
 		var text sql.NullString
-		if err := rows.Scan(&at, &e.RequestID, &e.Tenant, &e.Route, &e.Method, &e.Status, &e.LatencyMS,
+		if err := rows.Scan(&at, &e.RequestID, &e.Tenant, &e.KeyID, &e.Route, &e.Method, &e.Status, &e.LatencyMS,
 			&deps, &e.Urgency, &flags, &top, &models, &text); err != nil {
 			return fmt.Errorf("audit: scan: %w", err)
 		}

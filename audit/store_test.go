@@ -27,7 +27,7 @@ func openTemp(t testing.TB) *Store {
 
 func sample(id string, at time.Time) Entry {
 	return Entry{
-		Time: at, RequestID: id, Tenant: "clinic-a", Route: "/v1/triage", Method: "POST", Status: 200, LatencyMS: 12.5,
+		Time: at, RequestID: id, Tenant: "clinic-a", KeyID: "k_0001", Route: "/v1/triage", Method: "POST", Status: 200, LatencyMS: 12.5,
 		Summary: Summary{
 			Departments: []string{"07", "03.01"}, Urgency: "urgent", RedFlags: []string{"rf-high-fever"},
 			Top:    []Score{{ID: "d-bronchitis", P: 0.34}, {ID: "d-pneumonia", P: 0.21}},
