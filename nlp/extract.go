@@ -153,8 +153,9 @@ func WithMaxRunes(n int) Option {
 // DefaultMaxRunes is how much text Extract reads unless WithMaxRunes says otherwise.
 const DefaultMaxRunes = 20000
 
-// NewExtractor compiles the dictionary from the KG, the built-in cue words
-// and the built-in colloquial lexicon.
+// NewExtractor compiles the dictionary from the KG and the built-in cue
+// words. Colloquial phrasings of symptoms live in the KG
+// (knowledge/kg/symptoms.yaml synonyms), never in Go.
 func NewExtractor(kg *knowledge.KG, opts ...Option) (*Extractor, error) {
 	if kg == nil {
 		return nil, fmt.Errorf("new extractor: nil KG")
@@ -225,11 +226,6 @@ func NewExtractor(kg *knowledge.KG, opts ...Option) (*Extractor, error) {
 	for i := range syms {
 		for _, t := range syms[i].Synonyms {
 			x.addSymptomTerm(t, syms[i].ID, false)
-		}
-	}
-	for phrase, id := range builtinLexicon {
-		if _, ok := kg.Symptom(id); ok {
-			x.addSymptomTerm(phrase, id, false)
 		}
 	}
 	// Body part + head composition (膝盖 + 疼 → knee pain), learnt from
