@@ -77,7 +77,7 @@ func loadContract() (*openapi3.T, routers.Router, error) {
 }
 
 // checkContract validates one exchange made through do and fails t on a mismatch.
-func checkContract(t *testing.T, method, target string, header http.Header, body []byte, rec *httptest.ResponseRecorder) {
+func checkContract(t testing.TB, method, target string, header http.Header, body []byte, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	v, err := validateExchange(method, target, header, body, rec.Code, rec.Header(), rec.Body.Bytes())
 	if err != nil {
