@@ -400,3 +400,33 @@ func BenchmarkAuditMiddleware(b *testing.B) {
 		run(b)
 	})
 }
+
+// With auth on, an entry names the key's tenant and id; refused requests are
+// recorded too, without a tenant.
+func TestAuditRecordsTenantOfKey(t *testing.T) {
+	keys := writeKeys(t)
+	s, st, w := newAuditServer(t, func(c *Config) { c.Auth, c.KeysFile = AuthRequired, keys.path }, audit.WriterOptions{})
+	if err := s.LoadKeys(); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"text":"头疼两天"}`)
+	ok := do(t, s, "POST", "/v1/triage", "application/json", body, "Authorization", "Bearer "+keys.triage)
+	denied := do(t, s, "POST", "/v1/triage", "application/json", body, "Authorization", "Bearer "+keys.revoked)
+	anon := do(t, s, "POST", "/v1/triage", "application/json", body)
+	if ok.Code != 200 || denied.Code != 403 || anon.Code != 401 {
+		t.Fatalf("statuses %d %d %d", ok.Code, denied.Code, anon.Code)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := auditEntries(t, st)
+	if e := got[ok.Header().Get(headerRequestID)]; e.Tenant != "clinic-a" || e.KeyID != keys.triageID || e.Urgency == "" {
+		t.Errorf("authenticated entry %+v", e)
+	}
+	if e, found := got[denied.Header().Get(headerRequestID)]; !found || e.Status != 403 {
+		t.Errorf("revoked key's request: %+v (found %v)", e, found)
+	}
+	if e, found := got[anon.Header().Get(headerRequestID)]; !found || e.Status != 401 || e.Tenant != "" {
+		t.Errorf("anonymous request: %+v (found %v)", e, found)
+	}
+}
