@@ -114,7 +114,14 @@ func runBenchOverload(args []string) error {
 	if err != nil {
 		return err
 	}
-	md := rep.Markdown("fenzhen bench "+strings.Join(args, " "), bench.Machine()+"; ONNX Runtime "+inference.RuntimeVersion(), setup)
+	machine := bench.Machine()
+	if v := inference.RuntimeVersion(); v != "" {
+		machine += "; ONNX Runtime " + v
+	}
+	if *serverCPUs != "" {
+		machine += " (the generator's view: taskset limits what it sees)"
+	}
+	md := rep.Markdown("fenzhen bench "+strings.Join(args, " "), machine, setup)
 	fmt.Println(md)
 	if err := appendReport(*out, md); err != nil {
 		return err
