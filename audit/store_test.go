@@ -72,7 +72,7 @@ func TestStoreRoundTrip(t *testing.T) {
 
 // Open sets WAL, records the schema version, and refuses a newer schema.
 func TestOpenSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.db")
+	path := filepath.Join(t.TempDir(), "a b#1?%41", "audit.db") // URI syntax in the name
 	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,13 @@ func TestOpenSchema(t *testing.T) {
 	if err := st.Insert(context.Background(), []Entry{sample("keep", time.Now())}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Errorf("no write-ahead log beside %s: %v", path, err)
+	}
 	st.Close()
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("the database is not at %s: %v", path, err)
+	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("database mode %v, %v; want 0600", fi.Mode(), err)
 	}
