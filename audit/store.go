@@ -68,6 +68,8 @@ func Open(path string) (*Store, error) {
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Pruned entries are overwritten, not just unlinked: retention means gone.
+	q.Add("_pragma", "secure_delete(ON)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+uriEscaper.Replace(path)+"?"+q.Encode())
 	if err != nil {

@@ -233,6 +233,33 @@ func TestPruneAndRetention(t *testing.T) {
 	}
 }
 
+// What retention deletes does not linger in free space of the file.
+func TestPruneLeavesNoTrace(t *testing.T) {
+	st := openTemp(t)
+	old := sample("old-entry-7f3a", time.Now().AddDate(0, 0, -400))
+	old.Text = "咳嗽三周 marker-9c1e"
+	if err := st.Insert(context.Background(), []Entry{old, sample("new", time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.Prune(context.Background(), time.Now().AddDate(0, 0, -1)); err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+	path := st.Path()
+	st.Close() // checkpoints the WAL into the file
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"old-entry-7f3a", "marker-9c1e"} {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("%q is still in the database file after prune", s)
+		}
+	}
+	if !bytes.Contains(raw, []byte("new")) {
+		t.Error("the kept entry is not in the file either: the check proves nothing")
+	}
+}
+
 // Another process (the export CLI) can read while the server writes.
 func TestConcurrentReader(t *testing.T) {
 	st := openTemp(t)
