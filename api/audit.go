@@ -61,8 +61,8 @@ func (s *Server) auditLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.cfg.AuditStoreText {
 			e.Text = ""
 		}
-		if e.Models == nil && c.Param("name") != "" { // the v2 routes name their model
-			e.Models = []audit.Model{{Name: c.Param("name"), Version: c.Param("version")}}
+		if e.Models == nil && c.Param("name") != "" { // the v2 routes name their model, perhaps one that does not exist
+			e.Models = []audit.Model{{Name: clip(c.Param("name")), Version: clip(c.Param("version"))}}
 		}
 		if rerr := w.Record(ctx, e); rerr != nil {
 			s.log.LogAttrs(context.Background(), slog.LevelError, "audit entry not recorded",
@@ -70,6 +70,14 @@ func (s *Server) auditLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return err
 	}
+}
+
+// clip bounds a client-chosen path segment kept in the audit log.
+func clip(s string) string {
+	if len(s) > 64 {
+		s = strings.ToValidUTF8(s[:64], "")
+	}
+	return s
 }
 
 // routeKnown reports whether method and route name a registered route: for
