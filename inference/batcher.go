@@ -192,6 +192,15 @@ func (m *model) worker(s *session) {
 
 // runBatch drops requests whose callers gave up, runs the rest as one call
 // and hands each caller its rows of every output.
+//
+// When a batched Run fails, one bad input (an index out of range, a value
+// the graph rejects) would fail every request that happened to share its
+// batch, so the requests are run again one at a time on the same session
+// and only the ones that fail alone get the error. The cost falls on failed
+// batches only: the failed call plus one call per request, during which this
+// session serves nothing else (the other sessions go on); a model whose every
+// Run fails (a broken session) pays it on each batch, which is no worse than
+// the one-request batches it gets at low load.
 func (m *model) runBatch(s *session, batch []*pending) {
 	live := batch[:0]
 	for _, p := range batch {
@@ -206,9 +215,17 @@ func (m *model) runBatch(s *session, batch []*pending) {
 		return
 	}
 	now := time.Now()
-	var rows int64
 	for _, p := range live {
 		m.metrics.queueWait.WithLabelValues(m.name).Observe(now.Sub(p.enqueued).Seconds())
+	}
+	m.run(s, live)
+}
+
+// run runs live as one call; when that fails and live holds more than one
+// request, each is run again alone.
+func (m *model) run(s *session, live []*pending) {
+	var rows int64
+	for _, p := range live {
 		rows += p.rows
 	}
 	inputs, err := m.joinInputs(live, rows)
@@ -226,6 +243,17 @@ func (m *model) runBatch(s *session, batch []*pending) {
 				break
 			}
 		}
+	}
+	if err != nil && len(live) > 1 {
+		for _, p := range live {
+			if err := p.ctx.Err(); err != nil {
+				p.done <- result{err: err}
+				m.metrics.requests.WithLabelValues(m.name, "cancelled").Inc()
+				continue
+			}
+			m.run(s, []*pending{p})
+		}
+		return
 	}
 	if err != nil {
 		err = fmt.Errorf("%w: %s: %v", ErrUnavailable, m.name, err)

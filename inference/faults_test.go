@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -167,5 +169,93 @@ func TestReloadRepairsBrokenModel(t *testing.T) {
 		if st.Name == "absent" && !st.Ready {
 			t.Errorf("absent after repair: %+v", st)
 		}
+	}
+}
+
+// One bad input in a dynamic batch fails only its own request: the batch's
+// Run fails, the batcher runs its requests one at a time, and the good ones
+// get their values.
+func TestBadInputFailsOnlyItsRequest(t *testing.T) {
+	r, metrics := faultRepo(t)
+	m, err := r.lookup("gather", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, started := make(chan struct{}), make(chan struct{})
+	var batches atomic.Int32
+	hook := func() {
+		if batches.Add(1) == 1 {
+			close(started)
+			<-gate
+		}
+	}
+	m.beforeRun.Store(&hook)
+	first := make(chan error, 1)
+	go func() {
+		_, err := r.Infer(context.Background(), Request{Model: "gather", Inputs: index(1)})
+		first <- err
+	}()
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session never started the first batch")
+	}
+	// While the session is held, queue two good requests around a bad one;
+	// they leave the queue together as one batch once it is free.
+	type answer struct {
+		vals []float32
+		err  error
+	}
+	inputs := [][]int64{{3}, {99}, {-1, 5}}
+	answers := make([]chan answer, len(inputs))
+	for i, in := range inputs {
+		answers[i] = make(chan answer, 1)
+		go func() {
+			res, err := r.Infer(context.Background(), Request{Model: "gather", Inputs: index(in...)})
+			if err != nil {
+				answers[i] <- answer{err: err}
+				return
+			}
+			answers[i] <- answer{vals: res.Outputs[0].Data.([]float32)}
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for m.depth.Load() != int64(len(inputs)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue depth %d, want %d", m.depth.Load(), len(inputs))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	want := [][]float32{{0.3}, nil, {0.9, 0.5}}
+	for i, ch := range answers {
+		a := <-ch
+		if want[i] == nil {
+			if !errors.Is(a.err, ErrUnavailable) {
+				t.Errorf("index %v: got %v %v, want ErrUnavailable", inputs[i], a.vals, a.err)
+			}
+			continue
+		}
+		if a.err != nil || len(a.vals) != len(want[i]) {
+			t.Errorf("index %v: got %v %v, want %v", inputs[i], a.vals, a.err, want[i])
+			continue
+		}
+		for j := range a.vals {
+			if d := a.vals[j] - want[i][j]; d < -1e-6 || d > 1e-6 {
+				t.Errorf("index %v: got %v, want %v", inputs[i], a.vals, want[i])
+			}
+		}
+	}
+	if n := batches.Load(); n != 2 {
+		t.Errorf("%d batches, want 2 (the held one, then the three queued requests together)", n)
+	}
+	if n := testutil.ToFloat64(metrics.requests.WithLabelValues("gather", "error")); n != 1 {
+		t.Errorf("errors counted %v, want 1", n)
+	}
+	if n := testutil.ToFloat64(metrics.requests.WithLabelValues("gather", "ok")); n != 3 {
+		t.Errorf("ok counted %v, want 3", n)
 	}
 }
