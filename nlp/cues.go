@@ -18,6 +18,8 @@ var pseudoNegations = []string{
 	"无明显诱因", "无诱因", "无缘无故", "不知道", "不清楚", "不确定", "不一定", "不知", "不好说",
 	"不少", "差不多", "不得不", "不好意思", "没办法", "没法", "无法", "没多久", "没几天",
 	"不管", "不论", "无论", "不然", "要不然", "不光", "不但", "不仅", "没事", "不用",
+	// Comparisons, not denials: 从来没这么疼过.
+	"没这么", "没有这么", "从来没这么", "从没这么", "从来没有这么", "没那么", "没有那么",
 }
 
 // breakWords end a negation scope inside a clause: 不发烧但是咳嗽.
@@ -46,6 +48,8 @@ var severityCues = map[string]string{
 	"非常": "severe", "严重": "severe", "受不了": "severe", "难以忍受": "severe", "要命": "severe",
 	"死去活来": "severe", "疼死了": "severe", "痛死了": "severe", "撕裂样": "severe", "刀割样": "severe",
 	"钻心": "severe", "不得了": "severe", "极其": "severe",
+	// A comparison is not a grade: 弯腰的时候更厉害.
+	"更厉害": "moderate", "更严重": "moderate", "更明显": "moderate",
 	"忍不住": "severe", "高烧": "severe", "高热": "severe",
 	"轻微": "mild", "轻度": "mild", "有点": "mild", "有点儿": "mild", "有些": "mild", "稍微": "mild",
 	"稍有": "mild", "一点": "mild", "一点点": "mild", "隐隐": "mild", "微微": "mild", "略有": "mild",
@@ -113,7 +117,8 @@ var patientCues = map[string]patientCue{
 	"老人": {group: "elderly"}, "老年人": {group: "elderly"}, "老人家": {group: "elderly"}, "老年": {group: "elderly"},
 	"孩子": {group: "child", child: true}, "小孩": {group: "child", child: true}, "小孩子": {group: "child", child: true},
 	"宝宝": {group: "child", child: true}, "小宝宝": {group: "child", child: true}, "宝贝": {group: "child", child: true},
-	"婴儿": {group: "infant", child: true}, "新生儿": {group: "infant", child: true, age: 0.04}, "小婴儿": {group: "infant", child: true},
+	"婴儿": {group: "infant", child: true}, "新生儿": {group: "infant", child: true, age: 0.04},
+	"满月的": {group: "infant", child: true, age: 0.08}, "满月了": {group: "infant", child: true, age: 0.08}, "才满月": {group: "infant", child: true, age: 0.08}, "刚满月": {group: "infant", child: true, age: 0.08}, "没满月": {group: "infant", child: true, age: 0.05}, "小婴儿": {group: "infant", child: true},
 	"娃": {group: "child", child: true}, "小朋友": {group: "child", child: true}, "儿童": {group: "child", child: true},
 	"幼儿": {group: "child", child: true}, "小学生": {group: "child"}, "初中生": {group: "child"},
 	"怀孕": {sex: "female", pregnant: true}, "孕妇": {sex: "female", pregnant: true}, "妊娠": {sex: "female", pregnant: true},

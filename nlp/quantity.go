@@ -178,6 +178,13 @@ func scanQuantity(text []rune, i int, ctx int) (quantity, bool) {
 		}
 		return quantity{}, false
 	}
+	// 发烧38.5, 体温39: a bare number in the fever range right after a
+	// symptom, with no unit of time or count after it.
+	if ctx == ctxSymptom && v >= 36 && v <= 43 && (j == len(text) || isHardBoundary(text[j]) ||
+		matchAny(text, j, "天", "岁", "次", "小时", "个", "周", "月", "年", "分", "斤", "公斤", "毫", "多", "几", "k", "m") == 0 && !isDigit(text[j])) {
+		q.kind, q.value, q.end = qTemperature, v, j
+		return q, true
+	}
 	// 孕32周 / 怀孕三个月
 	if ctx == ctxPreg {
 		if k := matchAny(text, j, "周", "个星期", "星期"); k > 0 && v <= 45 {

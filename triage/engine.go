@@ -23,25 +23,37 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 		Models: []ModelRef{}, Disclaimer: Disclaimer,
 	}
 	post := e.nb.posterior(c, c.state)
-	resp.Urgency = e.assessUrgency(c, post)
-	resp.NextQuestion = e.nextQuestion(c, post)
+	resp.Urgency = e.assessUrgency(c, post, req.Text)
 	noSymptom := len(c.present()) == 0
+	// Both models read the same features; the disease ranker re-scores
+	// the differential and steers the questions (ranker.go).
+	var feats []float32
+	if e.model != nil || e.ranker != nil {
+		feats = e.caseFeatures(req.Text, c)
+	}
+	var ranked *rankerOut
+	if !noSymptom {
+		var err error
+		if ranked, err = e.rank(ctx, feats); err != nil {
+			return nil, fmt.Errorf("triage: %w", err)
+		}
+	}
+	dpost := e.blend(post, ranked)
+	resp.NextQuestion = e.nextQuestion(c, dpost, ranked)
 	if noSymptom && (e.model == nil || !e.opts.ClassifyWithoutSymptoms) {
 		return resp, nil
 	}
 	var model map[string]float64
 	if e.model != nil {
-		p := c.extraction.Patient
-		p.Sex, p.Pregnant = c.sex, c.pregnant
-		if c.ageGroup != "" {
-			p.AgeGroup = c.ageGroup
-		}
 		var err error
-		model, err = e.model.predict(ctx, e.feat.Features(req.Text, c.state, p))
+		model, err = e.model.predict(ctx, feats)
 		if err != nil {
 			return nil, fmt.Errorf("triage: %w", err)
 		}
 		resp.Models = append(resp.Models, ModelRef{Name: e.model.name, Version: e.model.version})
+	}
+	if ranked != nil {
+		resp.Models = append(resp.Models, ModelRef{Name: e.ranker.name, Version: e.ranker.version})
 	}
 	deps := e.rankDepartments(c, post, model, resp.Urgency.Level)
 	if len(deps) > topK {
@@ -49,7 +61,7 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 	}
 	resp.Departments = deps
 	if !noSymptom {
-		resp.Diseases = e.differential(c, post, topK)
+		resp.Diseases = e.differential(c, dpost, topK)
 	}
 	return resp, nil
 }

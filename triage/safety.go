@@ -78,6 +78,7 @@ func (e *Engine) deriveFindings(c *patientCase, text string) {
 		}
 		return ""
 	}
+	e.patternFindings(c, text, add)
 	if has("chest_pain") && containsAny(text, radiatingPart) {
 		add("chest_pain_radiating", c.spans["chest_pain"])
 	}
@@ -135,4 +136,186 @@ func containsAny(s string, words []string) bool {
 		}
 	}
 	return false
+}
+
+// clause is one run of text between punctuation marks.
+const clause = `[^，,。；;！!？?、\s]`
+
+// safetyPattern reads a red-flag finding that patients word in too many
+// orders for a synonym list (吐了好几口暗红色的血, 脸憋得青紫). A match is
+// dropped when skip matches it or when a negation cue stands just before it.
+type safetyPattern struct {
+	id   string
+	re   *regexp.Regexp
+	skip *regexp.Regexp
+}
+
+func pat(id, re, skip string) safetyPattern {
+	p := safetyPattern{id: id, re: regexp.MustCompile(strings.ReplaceAll(re, "C", clause))}
+	if skip != "" {
+		p.skip = regexp.MustCompile(skip)
+	}
+	return p
+}
+
+var safetyPatterns = []safetyPattern{
+	pat("hematemesis", `吐[了出]?C{0,8}血`, `痰|牙|口水|唾沫|血丝|咳`),
+	pat("melena", `(大便|粪便|屎|粑粑|便便|拉的|屙的|解的|拉出来的)C{0,5}(黑|柏油|沥青)`, ""),
+	pat("bloody_stool", `(大便|粪便|屎|粑粑|便便|屙|拉)C{0,4}血`, `潜血|隐血|拉肚子|血糖|血压`),
+	pat("major_bleeding", `(一大摊|一大滩|一地的?|满地|好大一摊|一大盆)血|血C{0,4}(止不住|止不了|往外喷|喷出|哗哗|往外冒|往外涌)|喷血|血流不止|流了(好多|很多|一大堆)血`, ""),
+	pat("cyanosis", `(嘴唇|嘴巴|嘴|口唇|脸|脸色|面色|指甲|憋)C{0,3}(发紫|青紫|紫了|乌青|发青|发乌|乌紫|紫绀)`, `淤|瘀|磕|撞|碰`),
+	pat("severe_dyspnea", `(鼻翼|鼻孔)C{0,3}(扇|煽|一张一张)|(肋骨|肋间|胸口|锁骨|胸骨)C{0,5}(凹|陷)`, `囟`),
+	pat("hemiplegia", `(一边|一侧|半边|半身|半拉|左边|右边|左侧|右侧|左半边|右半边)C{0,4}(胳膊|手臂|手脚|腿脚|身子|身体|肢体|手和腿|手腿|手和脚)C{0,6}(抬不起|没劲|没力|无力|不能动|动不了|不听使唤|不灵|使不上劲|不好使|拿不住)`, ""),
+	pat("hemiplegia", `(手|胳膊|腿)C{0,6}突然C{0,4}(拿不住|抬不起|没劲|使不上劲|不听使唤|不能动|动不了)|突然C{0,6}(手|胳膊|腿)C{0,4}(拿不住|抬不起|没劲|使不上劲|不听使唤)`, ""),
+	pat("one_side_numbness", `(一边|一侧|半边|半身|左边|右边|左侧|右侧|左半边|右半边)C{0,4}(胳膊|手臂|手脚|身子|身体|肢体|脸)C{0,4}麻`, ""),
+	pat("facial_droop", `(半边脸|一边脸|一侧脸|脸)C{0,3}(垮|耷拉|歪|塌|往下掉|不对称)|(嘴|嘴角|口角)C{0,4}(歪|斜|往一边)`, ""),
+	pat("suicidal_ideation", `(想|要|打算|准备|企图)C{0,6}(跳楼|跳下去|跳河|跳江|割腕|上吊|自杀|寻死|轻生|一了百了|结束自己|了结自己|结束生命|去死)`, ""),
+	pat("poisoning", `(误喝|误服|误吃|误食|喝了|吃了|吞了|服了|喝下|吞下|吃下|喝|吞)C{0,8}(农药|消毒液|消毒水|84|洗洁精|洁厕|老鼠药|鼠药|敌敌畏|百草枯|除草剂|杀虫剂|安眠药|一整瓶|一瓶药|一把药|整瓶|一板药|汽油|煤油|强酸|强碱|火碱|漂白|甲醇|毒蘑菇|野蘑菇|野生菌)`, ""),
+	pat("eye_trauma", `(石灰|碱|强酸|硫酸|盐酸|消毒液|洗洁精|化学品|漂白|洁厕)C{0,8}眼|眼C{0,6}(石灰|碱|强酸|硫酸|消毒液|化学品|漂白|洁厕)`, ""),
+	pat("foreign_body_eye_ear_nose", `(眼睛|眼里|眼内)C{0,6}(溅|崩|扎|戳|进了|飞进|迸|铁屑|铁渣|沙子|异物)|(铁屑|铁渣|沙子|玻璃渣|木屑)C{0,6}眼`, `石灰|碱|酸|消毒液|化学`),
+	pat("severe_abdominal_pain", `(肚子|腹部|小肚子|下腹|上腹)C{0,4}(剧痛|剧烈|疼得打滚|痛得打滚|疼得要命|痛得要命|直不起腰)`, ""),
+	pat("head_trauma", `(砸|撞|磕|碰|摔|被打)C{0,3}(头|脑袋|脑壳|后脑勺|脑门)|(头|脑袋|脑壳|后脑勺|脑门)C{0,2}(被砸|被撞|被打|撞|磕|着地)`, `头晕|头疼|头痛`),
+	pat("open_fracture", `骨头C{0,4}(露|戳|刺|穿|支|扎)出`, ""),
+	pat("amenorrhea", `(月经|大姨妈|例假)C{0,4}(推迟|没来|晚了|迟了|停了)|停经`, ""),
+}
+
+var (
+	tearingWords  = regexp.MustCompile(`撕裂|刀割|刀绞|刀扎|刀刺|刀砍`)
+	widespread    = regexp.MustCompile(`一大片|大片|大面积|一大块|全身|半身|整条|整个|好几处|好多地方|前胸和肚子|胸口和肚子|满背`)
+	allergenWords = regexp.MustCompile(`(吃了|喝了|打了|输了|用了|吃完|打完|输完|被)` + clause + `{0,6}(虾|蟹|海鲜|花生|芒果|螺|贝|坚果|青霉素|头孢|针|输液|蜂|蜜蜂|马蜂)`)
+	throatSwell   = regexp.MustCompile(`(嗓子|喉咙|喉头|嗓子眼)` + clause + `{0,3}肿`)
+	worstHeadache = []string{"从来没", "从没", "最疼", "最痛", "炸", "劈", "要命", "受不了", "剧"}
+	negBefore     = []string{"没", "不", "无", "未", "否认"}
+)
+
+// patternFindings applies safetyPatterns and the combinations that need
+// the text as well as the extracted findings.
+func (e *Engine) patternFindings(c *patientCase, text string, add func(id, span string)) {
+	for _, p := range safetyPatterns {
+		for _, loc := range p.re.FindAllStringIndex(text, -1) {
+			m := text[loc[0]:loc[1]]
+			if p.skip != nil && p.skip.MatchString(text[max(0, loc[0]-6):loc[1]]) {
+				continue
+			}
+			if negatedBefore(text, loc[0]) {
+				continue
+			}
+			if p.id == "amenorrhea" && c.sex == "male" {
+				continue
+			}
+			add(p.id, m)
+			break
+		}
+	}
+	if m := tearingWords.FindString(text); m != "" && (c.has("chest_pain") || c.has("upper_back_pain") || containsAny(text, []string{"胸", "心口", "背"})) {
+		add("tearing_chest_back_pain", m)
+	}
+	if c.has("burn") {
+		if m := widespread.FindString(text); m != "" {
+			add("extensive_burn", m)
+		}
+	}
+	if c.has("headache") && strings.Contains(text, "突然") {
+		severe := containsAny(text, worstHeadache)
+		for _, mn := range c.mentions {
+			if mn.ID == "headache" && mn.State == nlp.Present && mn.Severity == "severe" {
+				severe = true
+			}
+		}
+		if severe {
+			add("sudden_severe_headache", c.spans["headache"])
+		}
+	}
+	for _, mn := range c.mentions {
+		// Chest pain for more than a quarter of an hour (but not days).
+		if mn.ID == "chest_pain" && mn.State == nlp.Present && mn.DurationDays >= 15.0/1440 && mn.DurationDays <= 1 {
+			add("persistent_chest_pain", mn.Text)
+		}
+	}
+	allergic := c.has("allergy_history") || c.has("bee_sting") || c.has("rash_after_drug") || allergenWords.MatchString(text)
+	if allergic {
+		airway := ""
+		for _, id := range []string{"dyspnea", "severe_dyspnea", "throat_tightness", "wheezing", "stridor", "syncope"} {
+			if c.has(id) {
+				airway = c.spans[id]
+				break
+			}
+		}
+		if m := throatSwell.FindString(text); airway == "" && m != "" {
+			airway = m
+		}
+		if airway != "" {
+			add("anaphylaxis_sign", airway)
+		}
+	}
+	if v, span := readNumber(glucoseValue, text); v > 0 {
+		switch {
+		case v >= 16.7 && v < 100:
+			add("hyperglycemia", span)
+		case v <= 3.9:
+			add("hypoglycemia_symptoms", span)
+		}
+	}
+}
+
+func negatedBefore(text string, at int) bool {
+	pre := text[max(0, at-9):at] // up to three CJK runes
+	for _, n := range negBefore {
+		if strings.Contains(pre, n) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	glucoseValue = regexp.MustCompile(`血糖` + clause + `{0,6}?([0-9]+(?:\.[0-9]+)?)`)
+	heartRate    = regexp.MustCompile(`(?:心跳|心率|脉搏)` + clause + `{0,4}?([0-9]{2,3}|[一二两]百[零一二三四五六七八九十]*)`)
+)
+
+// readNumber returns the first number re captures (Arabic, or Chinese
+// hundreds such as 一百八) and the matched text.
+func readNumber(re *regexp.Regexp, text string) (float64, string) {
+	m := re.FindStringSubmatch(text)
+	if m == nil {
+		return 0, ""
+	}
+	if v, err := strconv.ParseFloat(m[1], 64); err == nil {
+		return v, m[0]
+	}
+	return chineseHundreds(m[1]), m[0]
+}
+
+// chineseHundreds reads 一百八 (180), 一百二十 (120), 两百 (200).
+func chineseHundreds(s string) float64 {
+	digit := map[rune]float64{'零': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
+	rs := []rune(s)
+	if len(rs) < 2 || rs[1] != '百' {
+		return 0
+	}
+	v := digit[rs[0]] * 100
+	rest := rs[2:]
+	switch {
+	case len(rest) == 0:
+	case len(rest) == 1 && rest[0] != '十':
+		v += digit[rest[0]] * 10 // 一百八 = 180
+	case len(rest) >= 2 && rest[0] == '零':
+		v += digit[rest[1]]
+	case len(rest) >= 2 && rest[1] == '十':
+		v += digit[rest[0]] * 10
+		if len(rest) == 3 {
+			v += digit[rest[2]]
+		}
+	}
+	return v
+}
+
+// vitalFlags are red flags read from numbers the patient quotes rather than
+// from symptoms.
+func vitalFlags(text string) []RedFlag {
+	var out []RedFlag
+	if v, span := readNumber(heartRate, text); (v >= 150 && v < 300) || (v > 0 && v <= 40) {
+		out = append(out, RedFlag{ID: "extreme_heart_rate", Name: "心率≥150或≤40次/分", Text: span})
+	}
+	return out
 }

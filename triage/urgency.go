@@ -1,6 +1,9 @@
 package triage
 
 import (
+	"regexp"
+	"strings"
+
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/nlp"
 )
@@ -20,13 +23,9 @@ var acuteDepartments = map[string]bool{"20": true, "28": true}
 
 // assessUrgency: red flags can only raise the level above the base level
 // derived from the differential and symptom severity, never lower it.
-func (e *Engine) assessUrgency(c *patientCase, post []scored) Urgency {
+func (e *Engine) assessUrgency(c *patientCase, post []scored, text string) Urgency {
 	u := Urgency{Level: LevelRoutine, RedFlags: []RedFlag{}, Reasons: []string{}}
 	present := c.present()
-	if len(present) == 0 {
-		u.Label = LevelLabels[u.Level]
-		return u
-	}
 	raise := func(level, reason string) {
 		if levelRank[level] > levelRank[u.Level] {
 			u.Level = level
@@ -34,6 +33,15 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored) Urgency {
 		if reason != "" {
 			u.Reasons = append(u.Reasons, reason)
 		}
+	}
+	// Numbers the patient quotes count even when no symptom was read.
+	for _, rf := range vitalFlags(text) {
+		u.RedFlags = append(u.RedFlags, rf)
+		raise(LevelEmergency, "心率过快或过慢可能是严重心律失常，请立即拨打120")
+	}
+	if len(present) == 0 {
+		u.Label = LevelLabels[u.Level]
+		return u
 	}
 	// Base level from the differential.
 	var acute, selfCare float64
@@ -57,7 +65,7 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored) Urgency {
 		raise(LevelUrgent, "症状提示可能为急症，建议当天就医")
 	case severe:
 		raise(LevelUrgent, "症状程度较重，建议尽快就医")
-	case (selfCare >= 0.5 || allMild(present)) && !c.isChild() && c.tempC < 38.5 && maxDuration(c) <= 7:
+	case (selfCare >= 0.5 || allMild(c, present)) && !c.isChild() && c.tempC < 38.5 && maxDuration(c) <= 7:
 		u.Level = LevelSelfCare
 		u.Reasons = append(u.Reasons, "症状较轻，可先居家观察；如加重、高热不退或出现新症状请及时就医")
 	}
@@ -67,6 +75,10 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored) Urgency {
 			raise(rf.Urgency, rf.Reason)
 		}
 	}
+	if m := deepWound.FindString(text); m != "" && !negatedBefore(text, strings.Index(text, m)) {
+		u.RedFlags = append(u.RedFlags, RedFlag{ID: "deep_wound", Name: "伤口深或需缝合", Text: m})
+		raise(LevelUrgent, "伤口较深或需要缝合，请在6–8小时内到医院清创缝合，并评估破伤风预防")
+	}
 	u.Label = LevelLabels[u.Level]
 	return u
 }
@@ -75,17 +87,34 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored) Urgency {
 // few days.
 var mildSymptoms = map[string]bool{
 	"runny_nose": true, "sneezing": true, "nasal_congestion": true, "sore_throat": true,
-	"itchy_throat": true, "dry_cough": true, "cough": true, "malaise": true,
+	"itchy_throat": true, "dry_cough": true, "cough": true, "malaise": true, "throat_discomfort": true,
 }
 
-func allMild(present []string) bool {
+// mildWhenSaid are complaints an adult may watch at home when the patient
+// calls them slight (有点, 稍微, 一点): 头有点胀痛, 大便有点干.
+var mildWhenSaid = map[string]bool{
+	"headache": true, "head_heaviness": true, "constipation": true, "lip_blisters": true,
+	"blisters": true, "insect_bite": true, "itchy_papules_insect": true, "mouth_ulcer": true,
+	"back_pain": true, "muscle_pain": true, "neck_pain": true, "eye_dryness": true, "fatigue": true,
+	"pruritus": true, "dry_skin": true, "bloating_stomach": true, "indigestion": true,
+}
+
+func allMild(c *patientCase, present []string) bool {
+	said := map[string]bool{}
+	for _, m := range c.mentions {
+		if m.State == nlp.Present && m.Severity == "mild" {
+			said[m.ID] = true
+		}
+	}
 	for _, id := range present {
-		if !mildSymptoms[id] {
+		if !mildSymptoms[id] && !(mildWhenSaid[id] && said[id]) {
 			return false
 		}
 	}
 	return len(present) > 0
 }
+
+var deepWound = regexp.MustCompile(`(口子|伤口)` + clause + `{0,4}(深|很大|很长|缝)|缝针|要缝|见骨|露出肉`)
 
 func maxDuration(c *patientCase) float64 {
 	var d float64
