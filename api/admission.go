@@ -29,13 +29,53 @@ type access struct {
 	wait     time.Duration
 	rejected *prometheus.CounterVec
 	inFlight *prometheus.GaugeVec
+
+	// Refusals (429, 503) are not logged one by one: under overload that
+	// would be most of the log and a good share of the CPU. observe counts
+	// them here and writes one summary line per shedLogEvery.
+	shedCount  atomic.Int64
+	shedLogged atomic.Int64 // unix nanoseconds of the last summary
+}
+
+// shedLogEvery is the most often the refusal summary is logged.
+const shedLogEvery = 10 * time.Second
+
+// noteShed counts one refusal at now; when the last summary is older than
+// shedLogEvery it returns the refusals since then, once, for the caller to log.
+func (a *access) noteShed(now time.Time) (n int64, since time.Duration, log bool) {
+	a.shedCount.Add(1)
+	last, t := a.shedLogged.Load(), now.UnixNano()
+	if t-last < int64(shedLogEvery) || !a.shedLogged.CompareAndSwap(last, t) {
+		return 0, 0, false
+	}
+	since = time.Duration(t - last)
+	if last == 0 {
+		since = 0
+	}
+	return a.shedCount.Swap(0), since, true
 }
 
 // slots bounds the requests of one class in flight.
 type slots struct {
 	sem      chan struct{}
 	inFlight prometheus.Gauge
+	full     *Error             // the 503 of this class, made once: refusing allocates nothing
+	refused  prometheus.Counter // rejected{class, overloaded}
+	// waiting counts the requests waiting for a slot; at most maxWaiting
+	// may. Under sustained overload the waiters are always there, so an
+	// admitted request has waited for about that many others to finish:
+	// bounding the waiters (not only the wait) bounds admitted latency, and
+	// refuses the rest at once, without a timer or a parked goroutine.
+	waiting    atomic.Int64
+	maxWaiting int64
 }
+
+// waitersPerSlot is how many requests may wait per in-flight slot. A waiter
+// that got its slot counts until its goroutine runs again, and a client
+// whose answer is out may send its next request before the handler's
+// goroutine has freed the slot: 2 rather than 1 keeps closed-loop clients
+// no more numerous than the slots plus the waiters from being refused.
+const waitersPerSlot = 2
 
 // release frees the slot taken by acquire; nil (an unbounded class) is a no-op.
 func (s *slots) release() {
@@ -72,7 +112,10 @@ func newAccess(cfg Config, reg prometheus.Registerer) *access {
 	}
 	for class, n := range cfg.MaxInFlight {
 		if n > 0 {
-			a.slots[class] = &slots{sem: make(chan struct{}, n), inFlight: a.inFlight.WithLabelValues(class)}
+			a.slots[class] = &slots{sem: make(chan struct{}, n), inFlight: a.inFlight.WithLabelValues(class),
+				full: &Error{Code: CodeUnavailable, shed: true,
+					Message: "the server is at its limit of concurrent " + class + " requests; retry shortly"},
+				refused: a.rejected.WithLabelValues(class, "overloaded"), maxWaiting: waitersPerSlot * int64(n)}
 		}
 	}
 	reg.MustRegister(a.rejected, a.inFlight)
@@ -136,45 +179,66 @@ func take(lim *rate.Limiter) error {
 	}
 	r := lim.ReserveN(now, 1)
 	if !r.OK() {
-		return &Error{Code: CodeRateLimited, Message: "rate limit exceeded", RetryAfter: time.Second}
+		return &Error{Code: CodeRateLimited, Message: "rate limit exceeded", RetryAfter: time.Second, shed: true}
 	}
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return &Error{Code: CodeRateLimited, Message: "rate limit exceeded; retry after the time in Retry-After", RetryAfter: d}
+		return &Error{Code: CodeRateLimited, Message: "rate limit exceeded; retry after the time in Retry-After", RetryAfter: d, shed: true}
 	}
 	return nil
 }
 
-// acquire takes an in-flight slot of class, waiting at most a.wait; the
-// caller must release it. Waiting longer would only move the queue from the
-// batcher into goroutines, so an overloaded class says 503.
-func (a *access) acquire(ctx context.Context, class string) (*slots, error) {
-	s := a.slots[class]
+// tryAcquire takes an in-flight slot of class if one is free at once; ok is
+// false when the class is full. A nil slots (an unbounded class) needs no
+// release.
+func (a *access) tryAcquire(class string) (s *slots, ok bool) {
+	s = a.slots[class]
 	if s == nil {
-		return nil, nil
+		return nil, true
 	}
 	select {
 	case s.sem <- struct{}{}:
+		s.inFlight.Inc()
+		return s, true
 	default:
-		if a.wait <= 0 {
-			return nil, overloaded(class)
-		}
-		t := time.NewTimer(a.wait)
-		defer t.Stop()
-		select {
-		case s.sem <- struct{}{}:
-		case <-t.C:
-			return nil, overloaded(class)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+		return s, false
 	}
-	s.inFlight.Inc()
-	return s, nil
 }
 
-func overloaded(class string) error {
-	return errorf(CodeUnavailable, "the server is at its limit of concurrent %s requests; retry shortly", class)
+// acquire takes an in-flight slot of class, waiting at most a.wait behind
+// at most waitersPerSlot waiters per slot; the caller must release
+// it. Waiting longer would only move the queue from the batcher into
+// goroutines, so an overloaded class says 503.
+func (a *access) acquire(ctx context.Context, class string) (*slots, error) {
+	s, ok := a.tryAcquire(class)
+	if ok {
+		return s, nil
+	}
+	return s, a.await(ctx, s, a.wait)
+}
+
+// await waits up to d for a slot of s. A full class answers s.full, the
+// same *Error each time.
+func (a *access) await(ctx context.Context, s *slots, d time.Duration) error {
+	if d <= 0 {
+		return s.full
+	}
+	if s.waiting.Add(1) > s.maxWaiting {
+		s.waiting.Add(-1)
+		return s.full
+	}
+	defer s.waiting.Add(-1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case s.sem <- struct{}{}:
+		s.inFlight.Inc()
+		return nil
+	case <-t.C:
+		return s.full
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // admit authenticates requests to protected routes, applies the token
@@ -207,10 +271,35 @@ func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		slot, err := s.access.acquire(req.Context(), class)
-		if err != nil {
-			s.access.reject(class, err)
-			return err
+		slot, ok := s.access.tryAcquire(class)
+		if !ok {
+			// The class is full. Wait for a slot at most admission_wait and
+			// never past the request's own deadline (504 then, not 503);
+			// the time waited counts against that deadline.
+			if s.access.wait <= 0 || slot.waiting.Load() >= slot.maxWaiting {
+				// No waiting, or all the waiters there are: the cheapest refusal.
+				slot.refused.Inc()
+				return slot.full
+			}
+			arrived := time.Now()
+			d, err := s.requestTimeout(c)
+			if err != nil {
+				return err
+			}
+			wait, final := s.access.wait, false
+			if d <= wait {
+				wait, final = d, true
+			}
+			if err := s.access.await(req.Context(), slot, wait); err != nil {
+				if err == slot.full && final {
+					err = context.DeadlineExceeded
+				}
+				s.access.reject(class, err)
+				return err
+			}
+			ctx, cancel := context.WithDeadline(req.Context(), arrived.Add(d))
+			defer cancel()
+			c.SetRequest(req.WithContext(ctx))
 		}
 		defer slot.release()
 		return next(c)
@@ -218,6 +307,10 @@ func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (a *access) reject(class string, err error) {
+	if s := a.slots[class]; s != nil && err == s.full {
+		s.refused.Inc()
+		return
+	}
 	reason := "overloaded"
 	if e, ok := err.(*Error); ok && e.Code != CodeUnavailable {
 		reason = e.Code
@@ -232,24 +325,38 @@ const headerRequestTimeout = "X-Request-Timeout"
 // withDeadline gives each request's work its deadline: the class's from
 // ClassTimeouts, else RequestTimeout, lowered (never raised) by an
 // X-Request-Timeout header of a duration ("250ms") or seconds ("2", "0.5").
+//
+// It runs after admit, so a refused request never pays for a context and a
+// timer; a request that waited for its slot already has its deadline,
+// counted from before the wait, and this one can only be later.
 func (s *Server) withDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		d := s.cfg.RequestTimeout
-		if cd, ok := s.cfg.ClassTimeouts[routeClass(c.Request().URL.Path)]; ok {
-			d = cd
-		}
-		if h := c.Request().Header.Get(headerRequestTimeout); h != "" {
-			hd, err := parseRequestTimeout(h)
-			if err != nil {
-				return err
-			}
-			d = min(d, hd)
+		d, err := s.requestTimeout(c)
+		if err != nil {
+			return err
 		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), d)
 		defer cancel()
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
+}
+
+// requestTimeout is the request's time budget: its class's or the default,
+// lowered by X-Request-Timeout.
+func (s *Server) requestTimeout(c echo.Context) (time.Duration, error) {
+	d := s.cfg.RequestTimeout
+	if cd, ok := s.cfg.ClassTimeouts[routeClass(c.Request().URL.Path)]; ok {
+		d = cd
+	}
+	if h := c.Request().Header.Get(headerRequestTimeout); h != "" {
+		hd, err := parseRequestTimeout(h)
+		if err != nil {
+			return 0, err
+		}
+		d = min(d, hd)
+	}
+	return d, nil
 }
 
 func parseRequestTimeout(h string) (time.Duration, error) {

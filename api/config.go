@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +73,40 @@ const (
 // Classes are the route classes that admission limits and deadlines take.
 var Classes = []string{auth.ScopeTriage, auth.ScopeImaging, auth.ScopeKnowledge, auth.ScopeInference}
 
+// DefaultMaxInFlight is the in-flight limit of each class on procs CPUs
+// (GOMAXPROCS, which follows the cgroup's CPU limit). A class at its limit
+// lets up to two requests per slot wait, each at most admission_wait, for
+// a slot; the rest get 503 with Retry-After at once, which costs the
+// server a few µs.
+//
+// The work behind every class is CPU-bound, so once more requests run than
+// there are CPUs they only share them: each takes longer, none finishes
+// sooner. Under overload the limit and the waiters are always full, and an
+// admitted request's latency is about (limit + waiters) ÷ throughput
+// (Little's law), so a limit of a small multiple of the CPUs keeps it near
+// the unloaded latency while still giving the batcher requests to batch and
+// the CPUs work while a request waits (the batch window, the audit
+// writer). The old fixed limits (triage 128, inference 128, with a 50ms
+// wait) let ~40× the sustainable triage work in at once on 2 CPUs.
+//
+//   - triage: 4 per CPU (at least 8): a request is ~0.4 ms of CPU, so
+//     8 running + 16 waiting on 2 CPUs is ~5 ms of queue at the most.
+//   - imaging: 1 per CPU (at least 2): a CNN run keeps a CPU busy for
+//     tens of ms, and each request holds a decoded image (up to 40 MP).
+//   - knowledge: 8 per CPU (at least 16): searches are short.
+//   - inference (/v2): 8 per CPU (at least 16): its throughput comes from
+//     batching (preferred batches of 16–64 rows), which needs requests in
+//     flight; the batcher's max_queue_size bounds the rest.
+func DefaultMaxInFlight(procs int) map[string]int {
+	procs = max(procs, 1)
+	return map[string]int{
+		auth.ScopeTriage:    max(8, 4*procs),
+		auth.ScopeImaging:   max(2, procs),
+		auth.ScopeKnowledge: max(16, 8*procs),
+		auth.ScopeInference: max(16, 8*procs),
+	}
+}
+
 // DefaultConfig is what `make run` serves with.
 func DefaultConfig() Config {
 	return Config{
@@ -88,12 +123,11 @@ func DefaultConfig() Config {
 		RetryAfterSeconds: 1,
 		LogLevel:          "info",
 		ClassTimeouts:     map[string]time.Duration{},
-		// Imaging holds decoded images (up to 40 MP) in memory, so fewer at once.
-		MaxInFlight:   map[string]int{auth.ScopeTriage: 128, auth.ScopeImaging: 32, auth.ScopeKnowledge: 256, auth.ScopeInference: 128},
-		AdmissionWait: 50 * time.Millisecond,
-		Auth:          AuthOff,
-		KeysFile:      "var/keys.json",
-		KeyRate:       20,
+		MaxInFlight:       DefaultMaxInFlight(runtime.GOMAXPROCS(0)),
+		AdmissionWait:     50 * time.Millisecond,
+		Auth:              AuthOff,
+		KeysFile:          "var/keys.json",
+		KeyRate:           20,
 		// 180 days covers a quarter's review with margin; longer needs a reason.
 		AuditPath:          "var/audit.db",
 		AuditRetentionDays: 180,

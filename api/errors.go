@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -52,6 +54,10 @@ type Error struct {
 	// RetryAfter, when set, is sent (rounded up to whole seconds) as
 	// Retry-After instead of the configured default.
 	RetryAfter time.Duration
+	// shed marks a refusal by admission control (429, 503 at the in-flight
+	// limit): counted in metrics and summarised in the log, not logged one
+	// line each (see observe).
+	shed bool
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -148,15 +154,72 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if apiErr := (*Error)(nil); errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
 			secs = max(1, int(math.Ceil(apiErr.RetryAfter.Seconds())))
 		}
-		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		if secs == 1 {
+			c.Response().Header()["Retry-After"] = retryAfterOne
+		} else {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		}
 	}
 	var werr error
-	if c.Request().Method == http.MethodHead {
+	switch req := c.Request(); {
+	case req.Method == http.MethodHead:
 		werr = c.NoContent(status)
-	} else {
+	case req.URL.RawQuery != "" && c.QueryParams().Has("pretty"):
 		werr = c.JSON(status, errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: id}})
+	default:
+		werr = writeEnvelope(c.Response(), status, code, msg, id)
 	}
 	if werr != nil {
 		s.log.Debug("write error response", "request_id", id, "err", werr)
 	}
+}
+
+// Shared header values: net/http only reads them, and setting the map entry
+// to a shared slice saves an allocation on every error answer.
+var (
+	jsonContentType = []string{echo.MIMEApplicationJSON}
+	retryAfterOne   = []string{"1"}
+)
+
+var envelopePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// writeEnvelope writes the error envelope of API.md, byte for byte what
+// encoding/json makes of errorBody (HTML-safe escaping, a final newline),
+// without reflection and, for plain ASCII strings, without allocating: under
+// overload this is the answer most requests get, so it must cost little.
+func writeEnvelope(w *echo.Response, status int, code, msg, id string) error {
+	bp := envelopePool.Get().(*[]byte)
+	b := append((*bp)[:0], `{"error":{"code":`...)
+	b = appendJSONString(b, code)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, `,"request_id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, "}}\n"...)
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	_, err := w.Write(b)
+	if cap(b) <= 4<<10 {
+		*bp = b
+		envelopePool.Put(bp)
+	}
+	return err
+}
+
+// appendJSONString appends s as encoding/json writes it: strings of printable
+// ASCII without the characters it escapes are copied, anything else goes
+// through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			raw, err := json.Marshal(s)
+			if err != nil { // not for a string
+				return append(b, `""`...)
+			}
+			return append(b, raw...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -20,10 +20,14 @@ type ctxKey int
 
 const keyRequestID ctxKey = iota
 
-// requestID returns the id assigned by withRequestID.
+// requestID returns the id assigned by withRequestID: it lives in the
+// response's X-Request-Id header alone, which spares every request the
+// allocation of echo's context map.
 func requestID(c echo.Context) string {
-	id, _ := c.Get("request_id").(string)
-	return id
+	if v := c.Response().Header()[headerRequestID]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // withRequestID echoes a sane client-sent X-Request-Id, else makes one.
@@ -33,8 +37,7 @@ func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		c.Set("request_id", id)
-		c.Response().Header().Set(headerRequestID, id)
+		c.Response().Header()[headerRequestID] = []string{id}
 		return next(c)
 	}
 }
@@ -105,13 +108,24 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Response().Status
-		el := time.Since(start)
+		now := time.Now()
+		el := now.Sub(start)
 		method := c.Request().Method
-		s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+		s.metrics.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
 		s.metrics.duration.WithLabelValues(route, method).Observe(el.Seconds())
 		level := slog.LevelDebug
 		if status >= 500 {
 			level = slog.LevelWarn
+		}
+		if e, ok := err.(*Error); ok && e.shed {
+			// Refused by admission control: rejected_total counts it by class
+			// and reason; the log gets a summary, at most one line per
+			// shedLogEvery, and each refusal only at debug.
+			level = slog.LevelDebug
+			if n, since, ok := s.access.noteShed(now); ok {
+				s.log.LogAttrs(context.Background(), slog.LevelWarn, "admission control is refusing requests (429/503); per class and reason in fenzhen_admission_rejected_total",
+					slog.Int64("refused", n), slog.Duration("since_last_summary", since))
+			}
 		}
 		if s.log.Enabled(context.Background(), level) {
 			s.log.LogAttrs(context.Background(), level, "request",
@@ -152,4 +166,20 @@ func limitBody(n int64) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// statusLabels are the code label of every status, so counting a request
+// does not format one.
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(status int) string {
+	if status >= 0 && status < len(statusLabels) {
+		return statusLabels[status]
+	}
+	return strconv.Itoa(status)
 }

@@ -76,7 +76,11 @@ func New(cfg Config, deps Deps, log *slog.Logger) *Server {
 // routes is the whole HTTP surface in one screen.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(withRequestID, s.auditLog, s.observe, s.recoverPanics, s.securityHeaders, s.cors, s.withDeadline, s.admit)
+	// Admission comes before the deadline (a refused request needs no
+	// context or timer) and before any body is read (route middleware and
+	// handlers), after what every answer needs: its id, audit, metrics,
+	// security and CORS headers.
+	e.Use(withRequestID, s.auditLog, s.observe, s.recoverPanics, s.securityHeaders, s.cors, s.admit, s.withDeadline)
 	jsonBody := chain(limitBody(s.cfg.MaxBodyBytes), limitJSONDepth(s.cfg.MaxJSONDepth))
 	imageBody := limitBody(s.cfg.MaxImageBytes)
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fenzhen/fenzhen/api"
 )
 
 func TestConfigFlag(t *testing.T) {
@@ -56,7 +58,7 @@ func TestConfigPrecedence(t *testing.T) {
 		return cfg.Addr, cfg.KeysFile, cfg.IPRate, cfg.MaxInFlight["imaging"], cfg.MaxInFlight["triage"], cfg.RequestTimeout
 	}
 	addr, keys, ipRate, imaging, triage, timeout := parse("--config", file)
-	if addr != ":7000" || keys != "/env/keys.json" || ipRate != 7 || imaging != 3 || triage != 128 || timeout != 3*time.Second {
+	if addr != ":7000" || keys != "/env/keys.json" || ipRate != 7 || imaging != 3 || triage != api.DefaultConfig().MaxInFlight["triage"] || timeout != 3*time.Second {
 		t.Errorf("file < env: %s %s %v %d %d %v", addr, keys, ipRate, imaging, triage, timeout)
 	}
 	addr, keys, ipRate, imaging, triage, _ = parse("--config", file, "--keys-file", "/flag/keys.json", "--ip-rate", "9", "--max-in-flight", "triage=2", "--addr", ":7001")
