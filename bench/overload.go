@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,9 @@ type OverloadOptions struct {
 	// client pool would; a request waiting for one is late, and that counts.
 	Conns    int
 	Progress func(string)
+	// ServerCPU, when set, reads the server process's CPU time (user +
+	// system) so far; each phase then reports the server's CPU per request.
+	ServerCPU func() (time.Duration, error)
 }
 
 // OverloadTexts are the triage bodies of the overload run.
@@ -60,6 +64,15 @@ type OpenRun struct {
 	ShedP50, ShedP99 time.Duration
 	Errors           int // anything else: other statuses, transport errors, timeouts
 	FirstError       string
+	ServerCPU        time.Duration // the server's CPU time over the run; 0 when not measured
+}
+
+// CPUPerRequest is the server's CPU time per sent request, 0 when not measured.
+func (r OpenRun) CPUPerRequest() time.Duration {
+	if r.Sent == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Sent)
 }
 
 // ShedFraction is the share of sent requests that were shed.
@@ -73,8 +86,9 @@ func (r OpenRun) ShedFraction() float64 {
 // OverloadReport holds the three phases and the verdict.
 type OverloadReport struct {
 	Options     OverloadOptions
-	Sustainable Stats // closed loop: 200s per second
-	ClosedShed  int   // requests shed during the closed loop
+	Sustainable Stats         // closed loop: 200s per second
+	ClosedShed  int           // requests shed during the closed loop
+	ClosedCPU   time.Duration // the server's CPU time in the closed loop; 0 when not measured
 	Unloaded    OpenRun
 	Overload    OpenRun
 	Failures    []string
@@ -168,7 +182,18 @@ func Overload(ctx context.Context, o OverloadOptions) (*OverloadReport, error) {
 	rep := &OverloadReport{Options: o, LoadBefore: LoadAvg()}
 
 	progress(fmt.Sprintf("sustainable rate: closed loop, %d clients, %s", o.Concurrency, o.Duration))
+	cpu := func() time.Duration {
+		if o.ServerCPU == nil {
+			return 0
+		}
+		d, err := o.ServerCPU()
+		if err != nil {
+			return 0
+		}
+		return d
+	}
 	var closedShed atomic.Int64
+	cpu0 := cpu()
 	sus, err := Closed(ctx, fmt.Sprintf("closed loop, %d clients", o.Concurrency), o.Concurrency, o.Duration, func(ctx context.Context) error {
 		status, _, err := post(ctx)
 		switch {
@@ -185,7 +210,7 @@ func Overload(ctx context.Context, o OverloadOptions) (*OverloadReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep.Sustainable, rep.ClosedShed = sus, int(closedShed.Load())
+	rep.Sustainable, rep.ClosedShed, rep.ClosedCPU = sus, int(closedShed.Load()), cpu()-cpu0
 	if sus.Throughput <= 0 {
 		return nil, errors.New("overload: no request succeeded in the closed loop")
 	}
@@ -199,7 +224,11 @@ func Overload(ctx context.Context, o OverloadOptions) (*OverloadReport, error) {
 		// rather than TCP handshakes.
 		warm(ctx, o.Conns, post)
 		progress(fmt.Sprintf("%s: open loop at %.0f req/s (%.2f× sustainable), %s", phase.name, rate, phase.mult, o.Duration))
+		cpu0 := cpu()
 		*phase.dst = openRun(ctx, fmt.Sprintf("%s, %.2f× sustainable", phase.name, phase.mult), rate, o.Duration, o.MaxOutstanding, post)
+		if o.ServerCPU != nil {
+			phase.dst.ServerCPU = cpu() - cpu0
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -330,6 +359,17 @@ func (r *OverloadReport) Markdown(command, machine, setup string) string {
 	fmt.Fprintf(&b, "| admitted p99 under overload ÷ unloaded p99 (want ≤ 2) | **%.2f×** |\n", r.Ratio())
 	fmt.Fprintf(&b, "| shed fraction at %.0f× | %.1f%% |\n", r.Options.Factor, 100*r.Overload.ShedFraction())
 	fmt.Fprintf(&b, "| p99 of the 429/503 answers | %s |\n", round(r.Overload.ShedP99))
+	if r.Options.ServerCPU != nil && r.Sustainable.Requests > 0 && r.Overload.Sent > 0 {
+		// Server CPU per answer: a 200 from the closed loop, a refusal from
+		// what the overload run spent beyond its 200s at that price.
+		per200 := r.ClosedCPU / time.Duration(r.Sustainable.Requests+r.Sustainable.Errors)
+		fmt.Fprintf(&b, "| server CPU per request: closed loop (all 200) | %s |\n", roundCPU(per200))
+		fmt.Fprintf(&b, "| server CPU per request: unloaded / overload run | %s / %s |\n", roundCPU(r.Unloaded.CPUPerRequest()), roundCPU(r.Overload.CPUPerRequest()))
+		if o := r.Overload; o.Shed > 0 {
+			perShed := (o.ServerCPU - time.Duration(o.Admitted)*per200) / time.Duration(o.Shed)
+			fmt.Fprintf(&b, "| server CPU per 429/503 (overload run less its 200s at the closed-loop price) | %s |\n", roundCPU(perShed))
+		}
+	}
 	if len(r.Failures) > 0 {
 		b.WriteString("\nFailed checks:\n\n")
 		for _, f := range r.Failures {
@@ -338,3 +378,41 @@ func (r *OverloadReport) Markdown(command, machine, setup string) string {
 	}
 	return b.String()
 }
+
+// roundCPU shows a per-request CPU time in µs.
+func roundCPU(d time.Duration) string {
+	if d <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+}
+
+// ProcessCPU reads the user + system CPU time of process pid from
+// /proc/pid/stat (Linux).
+func ProcessCPU(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command (which may hold spaces) start after its ')'.
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command", pid)
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	var ticks int64
+	for _, v := range f[11:13] { // utime, stime: fields 14 and 15 of stat
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,13 +47,13 @@ func runBenchOverload(args []string) error {
 		"requests' p99 against the unloaded p99, the shed fraction and how fast the 429/503\n"+
 		"answers came. Exits 1 when the admitted p99 exceeds 2× the unloaded p99, refusals\n"+
 		"are not quick, or any request fails otherwise.",
-		"  fenzhen bench --workload overload                          # triage in-flight limit 4, admission wait 2ms\n"+
-			"  fenzhen bench --workload overload --max-in-flight 128 --admission-wait 50ms   # the serve defaults\n"+
+		"  fenzhen bench --workload overload                          # the serve defaults: in-flight limits per CPU\n"+
+			"  fenzhen bench --workload overload --max-in-flight 4 --admission-wait 2ms   # a tighter triage limit\n"+
 			"  taskset -c 1 fenzhen bench --workload overload --server-cpus 0   # server and generator on their own CPUs\n"+
 			"  fenzhen bench --workload overload --out bench/RESULTS.md")
 	fs.String("workload", "overload", "overload (other workloads: fenzhen bench --help)")
-	maxInFlight := fs.Int("max-in-flight", 4, "the server's in-flight limit of the triage class")
-	fs.DurationVar(&cfg.AdmissionWait, "admission-wait", 2*time.Millisecond, "how long a request waits for an in-flight slot before 503")
+	maxInFlight := fs.Int("max-in-flight", 0, "the server's in-flight limit of the triage class (default: the serve default for the server's CPUs)")
+	fs.DurationVar(&cfg.AdmissionWait, "admission-wait", cfg.AdmissionWait, "how long a request waits for an in-flight slot before 503")
 	serverCPUs := fs.String("server-cpus", "", "run the server as a child `fenzhen serve` pinned with taskset to these CPUs (e.g. 0),\nso the load generator does not take its CPU; pin the generator yourself: taskset -c 1 fenzhen bench …")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "closed-loop clients that find the sustainable rate (default: --max-in-flight)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each phase")
@@ -64,29 +66,43 @@ func runBenchOverload(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *maxInFlight < 1 || o.Duration <= 0 || o.Factor <= 1 || o.Unloaded <= 0 || o.Unloaded >= 1 {
-		return errors.New("--max-in-flight and --duration must be positive, --factor above 1 and --unloaded between 0 and 1")
+	if *maxInFlight < 0 || o.Duration <= 0 || o.Factor <= 1 || o.Unloaded <= 0 || o.Unloaded >= 1 {
+		return errors.New("--max-in-flight must not be negative, --duration must be positive, --factor above 1 and --unloaded between 0 and 1")
 	}
+	// The server's CPUs decide its default limits: the pinned child's
+	// GOMAXPROCS is the number of CPUs taskset gives it.
+	serverProcs := runtime.GOMAXPROCS(0)
+	if *serverCPUs != "" {
+		n, err := cpuCount(*serverCPUs)
+		if err != nil {
+			return err
+		}
+		serverProcs = n
+	}
+	cfg.MaxInFlight = api.DefaultMaxInFlight(serverProcs)
+	if *maxInFlight > 0 {
+		cfg.MaxInFlight[auth.ScopeTriage] = *maxInFlight
+	}
+	limit := cfg.MaxInFlight[auth.ScopeTriage]
 	if o.Concurrency == 0 {
-		o.Concurrency = *maxInFlight
+		o.Concurrency = limit
 	}
-	cfg.MaxInFlight = map[string]int{}
-	for k, v := range api.DefaultConfig().MaxInFlight {
-		cfg.MaxInFlight[k] = v
-	}
-	cfg.MaxInFlight[auth.ScopeTriage] = *maxInFlight
 	cfg.Addr = "127.0.0.1:0"
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	setup := fmt.Sprintf("auth off, audit off; triage in-flight limit %d, admission wait %s; ", *maxInFlight, cfg.AdmissionWait)
+	setup := fmt.Sprintf("auth off, audit off; triage in-flight limit %d (up to %d waiting), admission wait %s; ", limit, 2*limit, cfg.AdmissionWait)
+	if *maxInFlight == 0 {
+		setup = fmt.Sprintf("auth off, audit off; triage in-flight limit %d (the default for %d CPUs; up to %d waiting), admission wait %s; ", limit, serverProcs, 2*limit, cfg.AdmissionWait)
+	}
 	if *serverCPUs != "" {
-		base, stopChild, err := startPinnedServer(ctx, cfg, *maxInFlight, *serverCPUs)
+		base, pid, stopChild, err := startPinnedServer(ctx, cfg, *maxInFlight, *serverCPUs)
 		if err != nil {
 			return err
 		}
 		defer stopChild()
 		o.BaseURL = base
+		o.ServerCPU = func() (time.Duration, error) { return bench.ProcessCPU(pid) }
 		setup += fmt.Sprintf("`fenzhen serve` in a child process pinned to CPU %s (taskset), the load generator in another process", *serverCPUs)
 		if self, err := unixAffinity(); err == nil {
 			setup += " on CPU " + self
@@ -133,33 +149,36 @@ func runBenchOverload(args []string) error {
 }
 
 // startPinnedServer runs `fenzhen serve` (this binary) on a free loopback
-// port under taskset -c cpus with the admission settings of cfg, and waits
-// until /readyz answers 200.
-func startPinnedServer(ctx context.Context, cfg api.Config, maxInFlight int, cpus string) (base string, stop func(), err error) {
+// port under taskset -c cpus with the admission settings of cfg (the triage
+// limit only when maxInFlight > 0: else the server's own default), and
+// waits until /readyz answers 200. pid is the server's (taskset execs it).
+func startPinnedServer(ctx context.Context, cfg api.Config, maxInFlight int, cpus string) (base string, pid int, stop func(), err error) {
 	if cfg.AdmissionWait <= 0 {
-		return "", nil, errors.New("--server-cpus needs a positive --admission-wait (FENZHEN_ADMISSION_WAIT takes no 0)")
+		return "", 0, nil, errors.New("--server-cpus needs a positive --admission-wait (FENZHEN_ADMISSION_WAIT takes no 0)")
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command("taskset", "-c", cpus, self, "serve", "--addr", addr, "--models", cfg.ModelsDir, "--log-level", "error")
 	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("FENZHEN_MAX_IN_FLIGHT=%s=%d", auth.ScopeTriage, maxInFlight),
 		"FENZHEN_ADMISSION_WAIT="+cfg.AdmissionWait.String(),
 		"FENZHEN_AUDIT_PATH=off", "FENZHEN_AUTH=off")
+	if maxInFlight > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("FENZHEN_MAX_IN_FLIGHT=%s=%d", auth.ScopeTriage, maxInFlight))
+	}
 	if cfg.ORTLib != "" {
 		cmd.Env = append(cmd.Env, "FENZHEN_ORT_LIB="+cfg.ORTLib)
 	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start the server under taskset: %w", err)
+		return "", 0, nil, fmt.Errorf("start the server under taskset: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -179,20 +198,20 @@ func startPinnedServer(ctx context.Context, cfg api.Config, maxInFlight int, cpu
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return base, stop, nil
+				return base, cmd.Process.Pid, stop, nil
 			}
 		}
 		select {
 		case err := <-exited:
-			return "", nil, fmt.Errorf("the server exited before it was ready: %v", err)
+			return "", 0, nil, fmt.Errorf("the server exited before it was ready: %v", err)
 		case <-ctx.Done():
 			stop()
-			return "", nil, ctx.Err()
+			return "", 0, nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", nil, errors.New("the server was not ready within 2 minutes")
+			return "", 0, nil, errors.New("the server was not ready within 2 minutes")
 		}
 	}
 }
@@ -209,4 +228,24 @@ func unixAffinity() (string, error) {
 		}
 	}
 	return "", errors.New("no Cpus_allowed_list")
+}
+
+// cpuCount counts the CPUs of a taskset list such as "0", "0,2" or "0-3".
+func cpuCount(list string) (int, error) {
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return 0, fmt.Errorf("--server-cpus %q: %w", list, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return 0, fmt.Errorf("--server-cpus %q: bad range %q", list, part)
+			}
+		}
+		n += b - a + 1
+	}
+	return n, nil
 }
