@@ -165,7 +165,7 @@ var safetyPatterns = []safetyPattern{
 	pat("major_bleeding", `(一大摊|一大滩|一地的?|满地|好大一摊|一大盆)血|血C{0,4}(止不住|止不了|往外喷|喷出|哗哗|往外冒|往外涌)|喷血|血流不止|流了(好多|很多|一大堆)血`, ""),
 	pat("cyanosis", `(嘴唇|嘴巴|嘴|口唇|脸|脸色|面色|指甲|憋)C{0,3}(发紫|青紫|紫了|乌青|发青|发乌|乌紫|紫绀)`, `淤|瘀|磕|撞|碰`),
 	pat("severe_dyspnea", `(鼻翼|鼻孔)C{0,3}(扇|煽|一张一张)|(肋骨|肋间|胸口|锁骨|胸骨)C{0,5}(凹|陷)`, `囟`),
-	pat("hemiplegia", `(一边|一侧|半边|半身|半拉|左边|右边|左侧|右侧|左半边|右半边)C{0,4}(胳膊|手臂|手脚|腿脚|身子|身体|肢体|手和腿|手腿|手和脚)C{0,6}(抬不起|没劲|没力|无力|不能动|动不了|不听使唤|不灵|使不上劲|不好使|拿不住)`, ""),
+	pat("hemiplegia", `(一边|一侧|半边|半身|半拉|左边|右边|左侧|右侧|左半边|右半边)C{0,4}(胳膊|手臂|手脚|腿脚|身子|身体|肢体|手和腿|手腿|手和脚)C{0,6}(抬不起|没劲|没力|无力|不能动|动不了|不听使唤|不灵|使不上劲|不好使|拿不住|软塌塌|软了|软绵绵|瘫)`, ""),
 	pat("hemiplegia", `(手|胳膊|腿)C{0,6}突然C{0,4}(拿不住|抬不起|没劲|使不上劲|不听使唤|不能动|动不了)|突然C{0,6}(手|胳膊|腿)C{0,4}(拿不住|抬不起|没劲|使不上劲|不听使唤)`, ""),
 	pat("one_side_numbness", `(一边|一侧|半边|半身|左边|右边|左侧|右侧|左半边|右半边)C{0,4}(胳膊|手臂|手脚|身子|身体|肢体|脸)C{0,4}麻`, ""),
 	pat("facial_droop", `(半边脸|一边脸|一侧脸|脸)C{0,3}(垮|耷拉|歪|塌|往下掉|不对称)|(嘴|嘴角|口角)C{0,4}(歪|斜|往一边)`, ""),
@@ -176,6 +176,20 @@ var safetyPatterns = []safetyPattern{
 	pat("severe_abdominal_pain", `(肚子|腹部|小肚子|下腹|上腹)C{0,4}(剧痛|剧烈|疼得打滚|痛得打滚|疼得要命|痛得要命|直不起腰)`, ""),
 	pat("head_trauma", `(砸|撞|磕|碰|摔|被打)C{0,3}(头|脑袋|脑壳|后脑勺|脑门)|(头|脑袋|脑壳|后脑勺|脑门)C{0,2}(被砸|被撞|被打|撞|磕|着地)`, `头晕|头疼|头痛`),
 	pat("open_fracture", `骨头C{0,4}(露|戳|刺|穿|支|扎)出`, ""),
+	pat("consciousness_disturbance", `(喊|叫|唤)C{0,3}(只会哼|只哼哼|不怎么应|不太应|不大应|没反应|不答应|不理人|不怎么醒|不太醒|醒不过来)|(喊|叫)C{0,2}不醒`, ""),
+	pat("chest_pain", `(胸口|胸部|胸前|心口)C{0,6}(疼|痛)`, ""),
+	pat("sweating", `出了?C{0,3}的?汗|一身汗|满身是?汗|满头是?汗`, `盗汗|晚上|睡着|夜里`),
+	pat("rupture_of_membranes", `(下面|阴道|下身)C{0,4}(流出|流|淌|出)C{0,3}水|破水|羊水破`, ""),
+	pat("high_fall", `从C{0,6}(架子|楼|梯子|树|屋顶|房顶|高处|墙|脚手架|阳台|山)上?C{0,2}(掉|摔|跌|跳|滚|栽)下`, ""),
+	pat("abdominal_trauma", `(肚子|腹部)C{0,2}被C{0,4}(撞|顶|砸|踢|压|打|捅)|(撞|顶|砸|踢|捅)C{0,3}(肚子|腹部)`, ""),
+	pat("chest_trauma", `(胸口|胸部)C{0,2}被C{0,4}(撞|顶|砸|踢|压|打|捅)|(撞|顶|砸|踢|捅)C{0,3}(胸口|胸部)`, ""),
+	pat("drowning", `(河|水里|湖|塘|泳池|游泳池|水库|海里|井里)C{0,6}(捞上来|救上来|拉上来|呛水|淹)|溺水|呛了好多水`, ""),
+	pat("suicidal_ideation", `(就|要|想|准备|打算)C{0,2}去死|活不下去|再也撑不下去|不想再活`, ""),
+	pat("severe_dyspnea", `说话就喘|说不了几个字|说不出整句|坐着都(喘|憋)|躺着都喘|休息也喘|一动就喘不上`, ""),
+	pat("renal_colic", `(腰|后腰|腰眼)C{0,6}绞痛`, ""),
+	pat("trauma", `(胳膊|腿|手腕|手|脚|膝盖|胳膊肘|脚踝|肩膀)C{0,3}(摔|撞|砸|扭|磕)(了|伤|到|断)`, ""),
+	pat("animal_bite", `被C{0,2}(狗|猫|老鼠|猴子|蝙蝠)C{0,3}(咬|抓|挠)`, ""),
+	pat("foreign_body_eye_ear_nose", `(鼻孔|鼻子|耳朵|耳朵眼)C{0,6}(塞|卡|掉)C{0,6}(进|了)`, ""),
 	pat("amenorrhea", `(月经|大姨妈|例假)C{0,4}(推迟|没来|晚了|迟了|停了)|停经`, ""),
 }
 
@@ -183,6 +197,7 @@ var (
 	tearingWords  = regexp.MustCompile(`撕裂|刀割|刀绞|刀扎|刀刺|刀砍`)
 	widespread    = regexp.MustCompile(`一大片|大片|大面积|一大块|全身|半身|整条|整个|好几处|好多地方|前胸和肚子|胸口和肚子|满背`)
 	allergenWords = regexp.MustCompile(`(吃了|喝了|打了|输了|用了|吃完|打完|输完|被)` + clause + `{0,6}(虾|蟹|海鲜|花生|芒果|螺|贝|坚果|青霉素|头孢|针|输液|蜂|蜜蜂|马蜂)`)
+	swollen       = regexp.MustCompile(`肿(得|了|起来|起|老高)`)
 	throatSwell   = regexp.MustCompile(`(嗓子|喉咙|喉头|嗓子眼)` + clause + `{0,3}肿`)
 	worstHeadache = []string{"从来没", "从没", "最疼", "最痛", "炸", "劈", "要命", "受不了", "剧"}
 	negBefore     = []string{"没", "不", "无", "未", "否认"}
@@ -209,6 +224,30 @@ func (e *Engine) patternFindings(c *patientCase, text string, add func(id, span 
 	}
 	if m := tearingWords.FindString(text); m != "" && (c.has("chest_pain") || c.has("upper_back_pain") || containsAny(text, []string{"胸", "心口", "背"})) {
 		add("tearing_chest_back_pain", m)
+	}
+	if c.has("abnormal_vaginal_bleeding") && containsAny(text, []string{"生完", "产后", "剖腹产", "刚生", "生孩子后", "坐月子"}) {
+		add("postpartum_bleeding", c.spans["abnormal_vaginal_bleeding"])
+	}
+	// A diabetic who sweats, shakes or stops answering may be hypoglycaemic.
+	if containsAny(text, []string{"糖尿病", "打胰岛素", "降糖药"}) {
+		for _, id := range []string{"sweating", "tremor", "consciousness_disturbance", "confusion", "palpitations"} {
+			if c.has(id) {
+				add("hypoglycemia_symptoms", c.spans[id])
+				break
+			}
+		}
+	}
+	// Something in the nose or swallowed, and now noisy or hard breathing.
+	if c.has("ingestion_foreign_body") || (c.has("foreign_body_eye_ear_nose") && containsAny(text, []string{"鼻", "喉", "嗓子", "气管"})) {
+		for _, id := range []string{"wheezing", "noisy_breathing", "dyspnea", "severe_dyspnea", "stridor", "cyanosis"} {
+			if c.has(id) {
+				add("choking", c.spans[id])
+				break
+			}
+		}
+	}
+	if c.has("trauma") && swollen.MatchString(text) {
+		add("edema", swollen.FindString(text))
 	}
 	if c.has("burn") {
 		if m := widespread.FindString(text); m != "" {
@@ -243,6 +282,16 @@ func (e *Engine) patternFindings(c *patientCase, text string, add func(id, span 
 		}
 		if m := throatSwell.FindString(text); airway == "" && m != "" {
 			airway = m
+		}
+		// Hives all over with dizziness, a racing heart or vomiting is a
+		// systemic reaction even without airway words.
+		if airway == "" && (c.has("wheals") || c.has("hives_with_dyspnea")) {
+			for _, id := range []string{"dizziness", "palpitations", "vomiting", "pallor", "cold_clammy_skin"} {
+				if c.has(id) {
+					airway = c.spans[id]
+					break
+				}
+			}
 		}
 		if airway != "" {
 			add("anaphylaxis_sign", airway)

@@ -15,6 +15,10 @@ func TestUrgencyHoldout2(t *testing.T) {
 	testVignettes(t, "testdata/urgency_holdout2.tsv")
 }
 
+func TestUrgencyHoldout3(t *testing.T) {
+	testVignettes(t, "testdata/urgency_holdout3.tsv")
+}
+
 // TestSafetyPhrases: every red-flag phrasing of testdata/safety_phrases.tsv
 // reaches its symptom through the KG-built extractor.
 func TestSafetyPhrases(t *testing.T) {
