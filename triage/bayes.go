@@ -23,32 +23,79 @@ const (
 	maxFreq                = 0.99
 )
 
+// vagueSymptoms: what patients say first (肚子疼, 胸口不舒服, 头晕) covers
+// the specific findings the KG lists for a disease (上腹痛, 胸痛, 眩晕). A
+// disease that lists a specific finding but not the vague one explains
+// the vague word with vagueShare of the specific finding's frequency, and
+// becomes a candidate for it; without this, 胸口不舒服 (listed by one
+// disease) would end the interview at once.
+var vagueSymptoms = map[string][]string{
+	"abdominal_pain": {"epigastric_pain", "lower_abdominal_pain", "right_upper_quadrant_pain", "right_lower_quadrant_pain",
+		"left_lower_quadrant_pain", "periumbilical_pain", "severe_abdominal_pain", "colicky_abdominal_pain", "renal_colic",
+		"pelvic_pain", "sudden_pelvic_pain", "dysmenorrhea"},
+	"chest_discomfort": {"chest_pain", "chest_tightness", "heartburn", "exertional_chest_pain", "pleuritic_chest_pain", "rest_chest_pain"},
+	"headache":         {"unilateral_throbbing_headache", "band_headache", "sudden_severe_headache", "morning_headache", "facial_pressure"},
+	"dizziness":        {"vertigo", "positional_vertigo", "orthostatic_dizziness"},
+	"back_pain":        {"flank_pain", "low_back_leg_pain", "renal_colic", "skin_burning_pain"},
+}
+
+const vagueShare = 0.7
+
 // bayes holds the KG's disease–symptom table in index form.
 type bayes struct {
 	kg       *knowledge.KG
 	diseases []*knowledge.Disease
-	// bySymptom: symptom id → indices of diseases listing it.
+	// bySymptom: symptom id → indices of diseases listing it (or, for a
+	// vague symptom, one of its specific findings).
 	bySymptom map[string][]int
+	// vague: per disease, vague symptom id → frequency it explains.
+	vague []map[string]float64
 }
 
 func newBayes(kg *knowledge.KG) *bayes {
 	b := &bayes{kg: kg, bySymptom: map[string][]int{}}
 	ds := kg.Diseases()
 	for i := range ds {
-		b.diseases = append(b.diseases, &ds[i])
-		for s := range ds[i].Symptoms {
+		d := &ds[i]
+		b.diseases = append(b.diseases, d)
+		for s := range d.Symptoms {
 			b.bySymptom[s] = append(b.bySymptom[s], i)
 		}
+		var v map[string]float64
+		for g, specs := range vagueSymptoms {
+			if _, listed := d.Symptoms[g]; listed {
+				continue
+			}
+			var f float64
+			for _, s := range specs {
+				f = math.Max(f, d.Symptoms[s])
+			}
+			if f > 0 {
+				if v == nil {
+					v = map[string]float64{}
+				}
+				v[g] = vagueShare * f
+				b.bySymptom[g] = append(b.bySymptom[g], i)
+			}
+		}
+		b.vague = append(b.vague, v)
+	}
+	for _, l := range b.bySymptom {
+		sort.Ints(l)
 	}
 	return b
 }
 
-func freq(d *knowledge.Disease, sym string) float64 {
-	f, ok := d.Symptoms[sym]
-	if !ok {
-		return leak
+// like is P(symptom reported | disease i): the KG frequency, the share a
+// vague word gets from a listed specific finding, else the leak.
+func (b *bayes) like(i int, sym string) float64 {
+	if f, ok := b.diseases[i].Symptoms[sym]; ok {
+		return math.Min(maxFreq, math.Max(minFreq, f))
 	}
-	return math.Min(maxFreq, math.Max(minFreq, f))
+	if f, ok := b.vague[i][sym]; ok {
+		return math.Min(maxFreq, math.Max(minFreq, f))
+	}
+	return leak
 }
 
 // scored is one disease with its normalised posterior.
@@ -76,9 +123,8 @@ func (b *bayes) posterior(c *patientCase, state map[string]string) []scored {
 	maxLog := math.Inf(-1)
 	for i := range cand {
 		lp := b.logPrior(i, c)
-		d := b.diseases[i]
 		for id, s := range state {
-			f := freq(d, id)
+			f := b.like(i, id)
 			if s == StatePresent {
 				lp += math.Log(f)
 			} else if s == StateAbsent {

@@ -28,16 +28,34 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 	// Both models read the same features; the disease ranker re-scores
 	// the differential and steers the questions (ranker.go).
 	var feats []float32
-	if e.model != nil || e.ranker != nil {
+	if e.model != nil || e.ranker != nil || e.urgency != nil {
 		feats = e.caseFeatures(req.Text, c)
 	}
-	var ranked *rankerOut
+	// The ranker runs beside the other models (its batcher queue is its
+	// own), so it adds little to the request's latency.
+	rankCh := make(chan rankResult, 1)
 	if !noSymptom {
-		var err error
-		if ranked, err = e.rank(ctx, feats); err != nil {
+		go func() {
+			ro, err := e.rank(ctx, feats)
+			rankCh <- rankResult{ro, err}
+		}()
+	} else {
+		rankCh <- rankResult{}
+	}
+	if e.urgency != nil {
+		// The urgency classifier may only raise the rules' level.
+		probs, err := e.urgency.predict(ctx, feats)
+		if err != nil {
 			return nil, fmt.Errorf("triage: %w", err)
 		}
+		raiseUrgency(&resp.Urgency, probs, e.opts.UrgencyThreshold)
+		resp.Models = append(resp.Models, ModelRef{Name: e.urgency.name, Version: e.urgency.version})
 	}
+	rr := <-rankCh
+	if rr.err != nil {
+		return nil, fmt.Errorf("triage: %w", rr.err)
+	}
+	ranked := rr.ro
 	dpost := e.blend(post, ranked)
 	resp.NextQuestion = e.nextQuestion(c, dpost, ranked)
 	if noSymptom && (e.model == nil || !e.opts.ClassifyWithoutSymptoms) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
 )
 
 // InterviewCase is one record of the DXY / Muzhi diagnosis benchmarks.
@@ -59,23 +58,40 @@ var publishedInterview = map[string]string{
 
 // InterviewResult is top-1 disease accuracy before and after questions.
 type InterviewResult struct {
-	Set          string         `json:"set"`
-	N            int            `json:"n"`
-	Turns        int            `json:"turns"`
-	NoQuestions  float64        `json:"top1_no_questions"`
-	WithQuestion float64        `json:"top1"`
-	MeanAsked    float64        `json:"mean_questions"`
-	AnsweredRate float64        `json:"answered_rate"` // questions the patient could answer yes/no
+	Set          string  `json:"set"`
+	Split        string  `json:"split"` // train, val, test or all
+	N            int     `json:"n"`
+	Turns        int     `json:"turns"`
+	NoQuestions  float64 `json:"top1_no_questions"`
+	WithQuestion float64 `json:"top1"`
+	MeanAsked    float64 `json:"mean_questions"`
+	AnsweredRate float64 `json:"answered_rate"` // questions that hit an implicit symptom
+	// ImplicitFound is the share of the implicit symptoms (mapped to KG
+	// ids) that the questions reached.
+	ImplicitFound float64 `json:"implicit_found"`
+	// Coverage is the share of the records' symptom names that map to a
+	// KG symptom (through the extractor).
+	Coverage     float64        `json:"symptom_name_coverage"`
 	UnknownLabel int            `json:"unknown_labels"`
 	PerDisease   map[string]int `json:"correct_per_disease"`
 	Support      map[string]int `json:"support"`
+	Models       []ModelRef     `json:"models"`
 	Published    string         `json:"published"`
 }
 
-// Interview simulates the interviews. The engine is not trained on these
-// sets (it is the KG and the extractor), so every record is held out.
-func (e *Engine) Interview(_ context.Context, set string, cases []InterviewCase, turns int) (*InterviewResult, error) {
-	res := &InterviewResult{Set: set, Turns: turns, PerDisease: map[string]int{}, Support: map[string]int{}, Published: publishedInterview[set]}
+// Interview simulates the interviews on the records of one split
+// (InterviewSplit; "" or "all" takes every record): the engine sees the
+// text and the explicit symptoms, asks up to turns questions, and the
+// simulated patient answers those that are among its implicit symptoms
+// (others stay unknown). The prediction is the benchmark label whose KG
+// diseases hold the most posterior (ranker blended with naive Bayes when
+// the ranker is loaded).
+func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCase, turns int, split string) (*InterviewResult, error) {
+	if split == "" {
+		split = "all"
+	}
+	res := &InterviewResult{Set: set, Split: split, Turns: turns, PerDisease: map[string]int{}, Support: map[string]int{},
+		Models: e.Models(), Published: publishedInterview[set]}
 	labels := map[string]bool{}
 	for _, c := range cases {
 		if _, ok := benchmarkDiseases[c.Disease]; ok {
@@ -87,39 +103,35 @@ func (e *Engine) Interview(_ context.Context, set string, cases []InterviewCase,
 		labelList = append(labelList, l)
 	}
 	sort.Strings(labelList)
-	var ok0, ok1, asked, answered int
-	for _, c := range cases {
+	parts := InterviewSplit(set, cases)
+	var ok0, ok1, asked, answered, implicitN, names, unmappedN int
+	for i, c := range cases {
+		if split != "all" && parts[i] != split {
+			continue
+		}
 		if !labels[c.Disease] {
 			res.UnknownLabel++
 			continue
 		}
 		res.N++
 		res.Support[c.Disease]++
-		text := c.SelfReport
-		if strings.TrimSpace(text) == "" {
-			text = strings.Join(sortedNames(c.Explicit), "，")
-		}
-		if r := []rune(text); len(r) > MaxTextRunes {
-			text = string(r[:MaxTextRunes])
-		}
-		pc := e.buildCase(&Request{Text: text})
-		for name, v := range c.Explicit {
-			if id := e.symptomID(name); id != "" {
-				pc.state[id] = boolState(v)
-				pc.asked[id] = true
+		pc, text, implicit, unmapped := e.interviewStart(c)
+		names += len(c.Explicit) + len(c.Implicit)
+		unmappedN += len(unmapped)
+		for id := range implicit {
+			if !pc.asked[id] {
+				implicitN++
 			}
 		}
-		implicit := map[string]string{}
-		for name, v := range c.Implicit {
-			if id := e.symptomID(name); id != "" {
-				implicit[id] = boolState(v)
-			}
+		post, ro, err := e.interviewPosterior(ctx, text, pc)
+		if err != nil {
+			return nil, err
 		}
-		if e.predictLabel(pc, labelList) == c.Disease {
+		if e.predictLabel(post, labelList) == c.Disease {
 			ok0++
 		}
 		for t := 0; t < turns; t++ {
-			q := e.nextQuestion(pc, e.nb.posterior(pc, pc.state))
+			q := e.nextQuestion(pc, post, ro)
 			if q == nil || q.SymptomID == "" {
 				break
 			}
@@ -129,9 +141,12 @@ func (e *Engine) Interview(_ context.Context, set string, cases []InterviewCase,
 			if s, ok := implicit[q.SymptomID]; ok {
 				pc.state[q.SymptomID] = s
 				answered++
+				if post, ro, err = e.interviewPosterior(ctx, text, pc); err != nil {
+					return nil, err
+				}
 			}
 		}
-		if e.predictLabel(pc, labelList) == c.Disease {
+		if e.predictLabel(post, labelList) == c.Disease {
 			ok1++
 			res.PerDisease[c.Disease]++
 		}
@@ -144,11 +159,30 @@ func (e *Engine) Interview(_ context.Context, set string, cases []InterviewCase,
 	if asked > 0 {
 		res.AnsweredRate = float64(answered) / float64(asked)
 	}
+	if implicitN > 0 {
+		res.ImplicitFound = float64(answered) / float64(implicitN)
+	}
+	if names > 0 {
+		res.Coverage = 1 - float64(unmappedN)/float64(names)
+	}
 	return res, nil
 }
 
-func (e *Engine) predictLabel(c *patientCase, labels []string) string {
-	post := e.nb.posterior(c, c.state)
+// interviewPosterior is the engine's differential for the case as
+// Triage computes it: naive Bayes, blended with the ranker when loaded.
+func (e *Engine) interviewPosterior(ctx context.Context, text string, pc *patientCase) ([]scored, *rankerOut, error) {
+	post := e.nb.posterior(pc, pc.state)
+	if e.ranker == nil {
+		return post, nil, nil
+	}
+	ro, err := e.rank(ctx, e.caseFeatures(text, pc))
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.blend(post, ro), ro, nil
+}
+
+func (e *Engine) predictLabel(post []scored, labels []string) string {
 	prob := map[string]float64{}
 	for _, s := range post {
 		prob[e.nb.diseases[s.idx].ID] = s.prob
@@ -199,8 +233,10 @@ func sortedNames(m map[string]bool) []string {
 
 // Print writes the result with the published figures beside it.
 func (r *InterviewResult) Print(w io.Writer) {
-	fmt.Fprintf(w, "%s: n=%d  top-1 without questions %.4f, after ≤%d questions %.4f (mean %.2f asked, %.0f%% answerable)  published: %s\n",
-		r.Set, r.N, r.NoQuestions, r.Turns, r.WithQuestion, r.MeanAsked, 100*r.AnsweredRate, r.Published)
+	fmt.Fprintf(w, "%s (%s part): n=%d  top-1 without questions %.4f, after ≤%d questions %.4f  published: %s\n",
+		r.Set, r.Split, r.N, r.NoQuestions, r.Turns, r.WithQuestion, r.Published)
+	fmt.Fprintf(w, "    mean %.2f questions, %.0f%% hit an implicit symptom, %.0f%% of implicit symptoms found; %.1f%% of symptom names map to the KG; models %v\n",
+		r.MeanAsked, 100*r.AnsweredRate, 100*r.ImplicitFound, 100*r.Coverage, r.Models)
 	names := make([]string, 0, len(r.Support))
 	for k := range r.Support {
 		names = append(names, k)

@@ -177,6 +177,22 @@ type Options struct {
 	// ConfidentPosterior stops next_question once the leading disease
 	// reaches it (default 0.6).
 	ConfidentPosterior float64
+	// DiseaseModel is the disease ranker's name in the repository
+	// (default "triage-disease", used when the repository has it); "-"
+	// disables it. ModelVersionDisease pins its version.
+	DiseaseModel        string
+	ModelVersionDisease string
+	// DiseaseModelWeight is the ranker's share when blended with the
+	// naive-Bayes posterior (default 0.7).
+	DiseaseModelWeight float64
+	// UrgencyModel is the urgency classifier's name in the repository
+	// (default "triage-urgency", used when the repository has it); "-"
+	// disables it. UrgencyModelVersion pins its version. It may only raise
+	// the red-flag rules' level, to the most urgent level whose cumulative
+	// probability reaches UrgencyThreshold (default 0.9).
+	UrgencyModel        string
+	UrgencyModelVersion string
+	UrgencyThreshold    float64
 }
 
 // DefaultDepartmentModel is the repository name of the department classifier.
@@ -191,6 +207,10 @@ type Engine struct {
 	feat  *Featurizer
 	model *deptModel // nil when no classifier is configured
 	nb    *bayes
+	// ranker is the ONNX disease ranker; nil when the repository has none.
+	ranker *diseaseRanker
+	// urgency is the ONNX urgency classifier; nil when the repository has none.
+	urgency *urgencyModel
 }
 
 // New builds an Engine. runner may be nil (KG only). A classifier that is
@@ -212,6 +232,12 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 	if opts.ConfidentPosterior <= 0 || opts.ConfidentPosterior > 1 {
 		opts.ConfidentPosterior = 0.6
 	}
+	if opts.DiseaseModelWeight <= 0 || opts.DiseaseModelWeight > 1 {
+		opts.DiseaseModelWeight = defaultDiseaseWeight
+	}
+	if opts.UrgencyThreshold <= 0 || opts.UrgencyThreshold > 1 {
+		opts.UrgencyThreshold = defaultUrgencyThreshold
+	}
 	if miss := missingSafetyTerms(kg, x); len(miss) > 0 {
 		// The caller's extractor lacks the red-flag phrasings; build one
 		// that has them rather than under-triage.
@@ -229,15 +255,30 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 		}
 		e.model = m
 	}
+	if runner != nil {
+		if err := optionalRanker(e, runner); err != nil {
+			return nil, fmt.Errorf("triage: %w", err)
+		}
+		if err := optionalUrgency(e, runner); err != nil {
+			return nil, fmt.Errorf("triage: %w", err)
+		}
+	}
 	return e, nil
 }
 
 // Models lists the models the engine calls.
 func (e *Engine) Models() []ModelRef {
-	if e.model == nil {
-		return []ModelRef{}
+	out := []ModelRef{}
+	if e.model != nil {
+		out = append(out, ModelRef{Name: e.model.name, Version: e.model.version})
 	}
-	return []ModelRef{{Name: e.model.name, Version: e.model.version}}
+	if e.ranker != nil {
+		out = append(out, ModelRef{Name: e.ranker.name, Version: e.ranker.version})
+	}
+	if e.urgency != nil {
+		out = append(out, ModelRef{Name: e.urgency.name, Version: e.urgency.version})
+	}
+	return out
 }
 
 // Validate checks a request without running it.

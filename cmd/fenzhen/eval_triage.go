@@ -92,15 +92,26 @@ func evalTriage(args []string) error {
 }
 
 func evalInterview(args []string) error {
-	fs := newFlagSet("eval interview", "Simulated interviews on the DXY and Muzhi diagnosis sets: the engine sees the explicit\nsymptoms (and DXY's self-report), asks up to --turns questions that a simulated patient\nanswers from the implicit symptoms, then names the disease. Prints top-1 accuracy with and\nwithout questions next to the published DQN / KR-DS figures.",
-		"  fenzhen eval interview\n  fenzhen eval interview --data /data/fenzhen --turns 8")
+	fs := newFlagSet("eval interview", "Simulated interviews on the DXY and Muzhi diagnosis sets: the engine sees the explicit\nsymptoms (and DXY's self-report), asks up to --turns questions that a simulated patient\nanswers from the implicit symptoms, then names the disease. Prints top-1 accuracy with and\nwithout questions next to the published DQN / KR-DS figures. The disease ranker is trained on\nthe train part (triage.InterviewSplit, 70/15/15 per disease, seeded); report the val part,\nand the test part once.",
+		"  fenzhen eval interview\n  fenzhen eval interview --split test\n  fenzhen eval interview --data /data/fenzhen --turns 8 --no-model")
 	data := fs.String("data", defaultDataDir(), "shared data folder (env FENZHEN_DATA)")
 	turns := fs.Int("turns", 5, "questions the engine may ask")
+	split := fs.String("split", triage.SplitVal, "records to simulate: train, val, test or all")
+	models := fs.String("models", "models", "model repository folder")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
+	noModel := fs.Bool("no-model", false, "knowledge graph only, without the ONNX models")
+	weight := fs.Float64("disease-weight", 0, "disease ranker share when blended with naive Bayes (default: the engine's)")
+	confident := fs.Float64("confident", 0, "stop asking once the leading disease reaches this posterior (default: the engine's)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	e, done, err := triageEngine("", "", true, triage.Options{})
+	switch *split {
+	case triage.SplitTrain, triage.SplitVal, triage.SplitTest, "all":
+	default:
+		return fmt.Errorf("--split %q: want train, val, test or all", *split)
+	}
+	e, done, err := triageEngine(*models, *ortLib, *noModel, triage.Options{DiseaseModelWeight: *weight, ConfidentPosterior: *confident})
 	if err != nil {
 		return err
 	}
@@ -112,8 +123,8 @@ func evalInterview(args []string) error {
 		if err != nil {
 			return err
 		}
-		p := newProgress(fmt.Sprintf("eval interview %s (%d cases, %d turns)", set, len(cases), *turns), 0, "")
-		res, err := e.Interview(context.Background(), set, cases, *turns)
+		p := newProgress(fmt.Sprintf("eval interview %s (%d cases, %s part, %d turns)", set, len(cases), *split, *turns), 0, "")
+		res, err := e.Interview(context.Background(), set, cases, *turns, *split)
 		p.Done()
 		if err != nil {
 			return err

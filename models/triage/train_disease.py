@@ -1,0 +1,368 @@
+#!/usr/bin/python3
+"""Train the triage disease ranker and export it to ONNX.
+
+The ranker reads the same feature vector as the department classifier
+(triage.Featurizer: KG symptom present/absent, patient hints, hashed
+character n-grams) and has two outputs:
+
+  probs  P(disease) over every KG disease id (softmax);
+  ask    P(the patient would report symptom s if asked | evidence so far),
+         one sigmoid per KG symptom — the interview asks what can be answered.
+
+Data:
+  * texts synthesised from the embedded KG (models/triage/train.py's
+    generator), 25 per disease, label = the KG disease;
+  * the train part of the DXY and Muzhi diagnosis files
+    ($FENZHEN_DATA/diagnosis); their split, the KG disease each label trains
+    as, and the symptoms known before any question come from
+    `go run ./triage/cmd/rankerdata` (the server's own code). Each record
+    is seen with its explicit evidence plus random subsets of its implicit
+    symptoms, as after some answered questions.
+
+The val part selects the epoch; the test part is never read here.
+
+    /usr/bin/python3 models/triage/train_disease.py       # ≈3–4 min on one CPU thread
+
+Outputs: models/triage-disease/1/{model.onnx,config.yaml,metrics.json} and
+triage/testdata/disease_golden.jsonl (synthetic texts with extra evidence,
+the feature indices used here and torch's outputs, for the Go tests).
+Progress goes to stderr.
+"""
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import train as dept  # noqa: E402  (the KG text generator and progress line)
+
+ROOT = dept.ROOT
+SEED = 20241123
+OUT = os.path.join(ROOT, "models", "triage-disease", "1")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def go_tool(tmp, pkg):
+    path = os.path.join(tmp, os.path.basename(pkg))
+    subprocess.run(["go", "build", "-o", path, "./" + pkg], cwd=ROOT, check=True)
+    return path
+
+
+def synth_rows(syms, diseases, per, seed, label):
+    """KG texts with the disease id as label (train.py's generator labels
+    departments; rows come out disease by disease, skipping diseases
+    without symptoms, so the ids are restored in the same order)."""
+    rows = dept.synth(random.Random(seed), syms, diseases, per, label)
+    ids = []
+    for d in diseases:
+        if [k for k in (d.get("symptoms") or {}) if k in syms]:
+            ids += [d["id"]] * per
+    assert len(ids) == len(rows)
+    for r, i in zip(rows, ids):
+        r["disease"] = i
+    return rows
+
+
+def featurize_texts(rows, tool):
+    prog = dept.Progress(f"featurize {len(rows)} texts")
+    inp = "".join(json.dumps({"text": r["text"]}, ensure_ascii=False) + "\n" for r in rows)
+    res = subprocess.run([tool], input=inp.encode("utf-8"), capture_output=True, check=True)
+    lines = res.stdout.decode("utf-8").splitlines()
+    feats = [json.loads(l) for l in lines[1:]]
+    assert len(feats) == len(rows)
+    for r, f in zip(rows, feats):
+        r["x"] = f["x"]
+    prog.finish()
+
+
+class Layout:
+    """Index arithmetic of triage.Featurizer (symptom present at i, absent
+    at S+i, patient and n-grams from 2S on). TestDiseaseFeaturesMatchTraining
+    checks that Go computes the same vectors."""
+
+    def __init__(self, head):
+        self.dim = head["dim"]
+        self.syms = head["symptoms"]
+        self.S = len(self.syms)
+        self.idx = {s: i for i, s in enumerate(self.syms)}
+
+    def compose(self, patient, state):
+        x = [i for i in patient or [] if i >= 2 * self.S]
+        for s, v in state.items():
+            i = self.idx[s]
+            x.append(i if v == "present" else self.S + i)
+        return sorted(set(x))
+
+    def state_of(self, x):
+        st = {}
+        for i in x:
+            if i < self.S:
+                st[self.syms[i]] = "present"
+            elif i < 2 * self.S:
+                st[self.syms[i - self.S]] = "absent"
+        return st
+
+
+class Net(torch.nn.Module):
+    def __init__(self, dim, k, nsym, hidden):
+        super().__init__()
+        self.trunk = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.ReLU(), torch.nn.Dropout(0.3))
+        self.dis = torch.nn.Linear(hidden, k)
+        self.ask = torch.nn.Linear(hidden, nsym)
+
+    def heads(self, x):
+        h = self.trunk(x)
+        return self.dis(h), self.ask(h)
+
+    def forward(self, x):
+        d, a = self.heads(x)
+        return torch.softmax(d, dim=1), torch.sigmoid(a)
+
+
+def dense(xs, dim):
+    m = np.zeros((len(xs), dim), dtype=np.float32)
+    for i, x in enumerate(xs):
+        m[i, x] = 1.0
+    return m
+
+
+def benchmark_rows(records, lay, variants, rng):
+    """Training rows from benchmark records: evidence before questions plus
+    a random subset of the implicit answers; ask targets are the implicit
+    symptoms not yet in the evidence."""
+    rows = []
+    for r in records:
+        imp = sorted(k for k in r["implicit"] if k not in r["state"])
+        for v in range(variants):
+            if v == 0:
+                keep = []
+            elif v == 1:
+                keep = list(imp)
+            else:
+                p = rng.random()
+                keep = [k for k in imp if rng.random() < p]
+            st = dict(r["state"])
+            for k in keep:
+                st[k] = r["implicit"][k]
+            rest = [k for k in imp if k not in keep]
+            rows.append({"x": lay.compose(r["patient"], st), "disease": r["disease"], "source": r["set"],
+                         "ask_pos": [lay.idx[k] for k in rest], "ask_mask": [lay.idx[k] for k in st]})
+    return rows
+
+
+def kg_ask(rows, lay, kgsym):
+    """Soft ask targets for KG texts: the disease's listed frequency for
+    every listed symptom the text does not state."""
+    for r in rows:
+        st = lay.state_of(r["x"])
+        r["ask_soft"] = {lay.idx[k]: f for k, f in kgsym[r["disease"]].items() if k in lay.idx and k not in st}
+        r["ask_mask"] = [lay.idx[k] for k in st]
+
+
+def batch_targets(rows, lay):
+    n = len(rows)
+    t = np.zeros((n, lay.S), dtype=np.float32)
+    m = np.ones((n, lay.S), dtype=np.float32)
+    for i, r in enumerate(rows):
+        if "ask_soft" in r:
+            for j, f in r["ask_soft"].items():
+                t[i, j] = f
+        else:
+            t[i, r["ask_pos"]] = 1.0
+        m[i, r["ask_mask"]] = 0.0
+    return torch.from_numpy(t), torch.from_numpy(m)
+
+
+def predict(model, xs, dim, bs=512):
+    model.eval()
+    ps, asks = [], []
+    with torch.no_grad():
+        for i in range(0, len(xs), bs):
+            p, a = model(torch.from_numpy(dense(xs[i:i + bs], dim)))
+            ps.append(p.numpy())
+            asks.append(a.numpy())
+    return np.concatenate(ps), np.concatenate(asks)
+
+
+def bench_eval(model, records, lay, labels, label_ids):
+    """Top-1 among the set's benchmark labels, with the evidence before any
+    question (explicit) and with every implicit answer added (full, an
+    upper bound for the interview); ask@5: share of implicit symptoms
+    among the 5 highest ask scores."""
+    out = {}
+    pos = {d: i for i, d in enumerate(labels)}
+    for s in ("dxy", "mz"):
+        rs = [r for r in records if r["set"] == s]
+        if not rs:
+            continue
+        cands = sorted({r["disease"] for r in rs})
+        ci = [pos[c] for c in cands]
+        res = {"n": len(rs)}
+        for mode in ("explicit", "full"):
+            xs = []
+            for r in rs:
+                st = dict(r["state"])
+                if mode == "full":
+                    for k, v in r["implicit"].items():
+                        st.setdefault(k, v)
+                xs.append(lay.compose(r["patient"], st))
+            p, a = predict(model, xs, lay.dim)
+            pred = [cands[int(np.argmax(p[i, ci]))] for i in range(len(rs))]
+            res[mode] = round(float(np.mean([pr == r["disease"] for pr, r in zip(pred, rs)])), 4)
+            if mode == "explicit":
+                hit, tot = 0, 0
+                for i, r in enumerate(rs):
+                    imp = [k for k in r["implicit"] if k not in r["state"]]
+                    if not imp:
+                        continue
+                    sc = a[i].copy()
+                    for k in r["state"]:
+                        sc[lay.idx[k]] = -1
+                    top = set(np.argsort(-sc)[:5].tolist())
+                    hit += sum(1 for k in imp if lay.idx[k] in top)
+                    tot += len(imp)
+                res["implicit_in_top5_ask"] = round(hit / max(tot, 1), 4)
+        out[s] = res
+    return out
+
+
+def kg_eval(model, rows, dim, labels):
+    pos = {d: i for i, d in enumerate(labels)}
+    p, _ = predict(model, [r["x"] for r in rows], dim)
+    y = np.array([pos[r["disease"]] for r in rows])
+    order = np.argsort(-p, axis=1)
+    return {"n": len(rows), "top1": round(float(np.mean(order[:, 0] == y)), 4),
+            "top3": round(float(np.mean([y[i] in order[i, :3] for i in range(len(y))])), 4)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--per-disease", type=int, default=25)
+    ap.add_argument("--variants", type=int, default=10, help="training rows per benchmark record")
+    ap.add_argument("--bench-weight", type=float, default=1.0, help="loss weight of benchmark rows")
+    ap.add_argument("--ask-weight", type=float, default=1.0, help="loss weight of the ask head")
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--out", default=OUT)
+    args = ap.parse_args()
+
+    torch.set_num_threads(1)
+    torch.manual_seed(SEED)
+    np.random.seed(SEED)
+    rng = random.Random(SEED)
+
+    syms, diseases = dept.load_kg()
+    kgsym = {d["id"]: dict(d.get("symptoms") or {}) for d in diseases}
+    with tempfile.TemporaryDirectory() as tmp:
+        rd, ft = go_tool(tmp, "triage/cmd/rankerdata"), go_tool(tmp, "triage/cmd/featurize")
+        log("reading the diagnosis records through triage/cmd/rankerdata")
+        res = subprocess.run([rd, "--data", dept.data_dir()], capture_output=True, check=True, cwd=ROOT)
+        lines = res.stdout.decode("utf-8").splitlines()
+        lay = Layout(json.loads(lines[0]))
+        records = [json.loads(l) for l in lines[1:]]
+        syn_train = synth_rows(syms, diseases, args.per_disease, SEED, "synthesize train")
+        syn_test = synth_rows(syms, diseases, 5, SEED + 1, "synthesize test")
+        featurize_texts(syn_train + syn_test, ft)
+    kg_ask(syn_train, lay, kgsym)
+
+    labels = sorted({d["id"] for d in diseases if d.get("symptoms")})
+    pos = {d: i for i, d in enumerate(labels)}
+    part = {k: [r for r in records if r["split"] == k] for k in ("train", "val", "test")}
+    bench_train = benchmark_rows(part["train"], lay, args.variants, rng)
+    train = syn_train + bench_train
+    log(f"dim={lay.dim} diseases={len(labels)} symptoms={lay.S} train rows={len(train)} "
+        f"(kg {len(syn_train)}, benchmark {len(bench_train)} from {len(part['train'])} records) "
+        f"val records={len(part['val'])} (test {len(part['test'])}: not read)")
+
+    y = torch.tensor([pos[r["disease"]] for r in train])
+    w = torch.tensor([1.0 if "source" in r and r["source"] == "kg" else args.bench_weight for r in train])
+    model = Net(lay.dim, len(labels), lay.S, args.hidden)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-5)
+    g = torch.Generator().manual_seed(SEED)
+    best, best_state, best_ep = -1.0, None, 0
+    history = []
+    for ep in range(args.epochs):
+        model.train()
+        perm = torch.randperm(len(train), generator=g)
+        prog = dept.Progress(f"epoch {ep + 1}/{args.epochs}", len(train), "rows")
+        for i in range(0, len(train), 256):
+            b = perm[i:i + 256].tolist()
+            rows = [train[j] for j in b]
+            xb = torch.from_numpy(dense([r["x"] for r in rows], lay.dim))
+            dl, al = model.heads(xb)
+            t, m = batch_targets(rows, lay)
+            ce = (torch.nn.functional.cross_entropy(dl, y[b], reduction="none") * w[b]).mean()
+            bce = (torch.nn.functional.binary_cross_entropy_with_logits(al, t, reduction="none") * m).sum(1).mean()
+            loss = ce + args.ask_weight * bce / 20
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            prog.add(len(b))
+        prog.finish()
+        v = bench_eval(model, part["val"], lay, labels, pos)
+        score = np.mean([v[s][k] for s in v for k in ("explicit", "full")])
+        history.append({"epoch": ep + 1, "val": v})
+        log(f"epoch {ep + 1}: loss {loss.item():.4f} val {json.dumps(v)} score {score:.4f}")
+        if score > best:
+            best, best_ep, best_state = score, ep + 1, {k: t.clone() for k, t in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    model.eval()
+
+    metrics = {
+        "val": bench_eval(model, part["val"], lay, labels, pos),
+        "kg_synthetic_test": kg_eval(model, syn_test, lay.dim, labels),
+        "best_epoch": best_ep, "history": history, "diseases": len(labels), "features": lay.dim,
+        "train_rows": len(train), "seed": SEED, "args": vars(args),
+    }
+    metrics["args"]["out"] = os.path.relpath(args.out, ROOT)
+    log("final", json.dumps({k: metrics[k] for k in ("val", "kg_synthetic_test", "best_epoch")}))
+
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, "model.onnx")
+    torch.onnx.export(model, torch.zeros(1, lay.dim), onnx_path, input_names=["features"], output_names=["probs", "ask"],
+                      dynamic_axes={"features": {0: "N"}, "probs": {0: "N"}, "ask": {0: "N"}}, opset_version=13)
+    with open(os.path.join(args.out, "config.yaml"), "w", encoding="utf-8") as f:
+        f.write("# triage-disease: disease ranker over the department classifier's features (triage.Featurizer);\n"
+                "# probs = P(KG disease), ask = P(symptom would be reported | evidence). See ../MODEL_CARD.md.\n")
+        f.write("name: triage-disease\nmax_batch_size: 64\ninputs:\n")
+        f.write(f"  - {{name: features, datatype: FP32, shape: [{lay.dim}]}}\noutputs:\n")
+        f.write(f"  - {{name: probs, datatype: FP32, shape: [{len(labels)}]}}\n")
+        f.write(f"  - {{name: ask, datatype: FP32, shape: [{lay.S}]}}\n")
+        f.write("batching:\n  max_queue_delay: 250us\n  preferred_batch_sizes: [8, 16, 32, 64]\n"
+                "  max_queue_size: 4096\n  default_timeout: 2s\ninstances: 1\nintra_op_threads: 1\n")
+        f.write("labels: [" + ", ".join(f'"{c}"' for c in labels) + "]\n")
+    with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(metrics, f, ensure_ascii=False, indent=1, sort_keys=True)
+
+    # Golden rows: synthetic texts only, each with a few answered symptoms
+    # added the way benchmark rows are composed.
+    grng = random.Random(SEED + 2)
+    gold = syn_test[:: max(1, len(syn_test) // 30)][:30]
+    for r in gold:
+        st = lay.state_of(r["x"])
+        for k in grng.sample(sorted(kgsym[r["disease"]]), min(2, len(kgsym[r["disease"]]))):
+            if k in lay.idx and k not in st:
+                st[k] = grng.choice(["present", "absent"])
+        r["state"], r["gx"] = st, lay.compose(r["x"], st)
+    p, a = predict(model, [r["gx"] for r in gold], lay.dim)
+    with open(os.path.join(ROOT, "triage", "testdata", "disease_golden.jsonl"), "w", encoding="utf-8") as f:
+        for r, pi, ai in zip(gold, p, a):
+            f.write(json.dumps({"text": r["text"], "state": r["state"], "x": r["gx"], "disease": r["disease"],
+                                "probs": [round(float(v), 6) for v in pi], "ask": [round(float(v), 6) for v in ai]},
+                               ensure_ascii=False, sort_keys=True) + "\n")
+    log("wrote", onnx_path)
+
+
+if __name__ == "__main__":
+    main()
