@@ -50,7 +50,7 @@ func missingSafetyTerms(kg *knowledge.KG, x *nlp.Extractor) []string {
 var (
 	bpValue       = regexp.MustCompile(`(?:血压|高压|收缩压)[^0-9，,。；;]{0,4}([0-9]{3})`)
 	bpChinese     = regexp.MustCompile(`(?:血压|高压|收缩压)[^，,。；;]{0,4}(?:两百|二百|一百八|一百九)`)
-	radiatingPart = []string{"放射", "左肩", "左臂", "左胳膊", "胳膊", "后背", "下巴", "下颌"}
+	radiatingPart = []string{"放射", "左肩", "左臂", "左胳膊", "胳膊", "后背", "下巴", "下颌", "牙根", "牙床"}
 	chestWords    = []string{"胸口", "胸部", "胸前"}
 	bellyWords    = []string{"肚子", "腹部"}
 )
@@ -81,6 +81,8 @@ func (e *Engine) deriveFindings(c *patientCase, text string) {
 	e.patternFindings(c, text, add)
 	if has("chest_pain") && containsAny(text, radiatingPart) {
 		add("chest_pain_radiating", c.spans["chest_pain"])
+	} else if has("chest_tightness") && containsAny(text, radiatingPart) {
+		add("chest_pain_radiating", c.spans["chest_tightness"])
 	}
 	if has("pregnancy") && has("headache") && anyOf("blurred_vision", "vision_loss", "seeing_stars") != "" {
 		add("pregnancy_headache_vision", c.spans["headache"])
@@ -148,12 +150,22 @@ type safetyPattern struct {
 	id   string
 	re   *regexp.Regexp
 	skip *regexp.Regexp
+	// textSkip drops the finding when the whole text matches it (中风后
+	// 想做康复训练 is not a new stroke).
+	textSkip *regexp.Regexp
 }
+
+// sequelae marks an old, known deficit rather than a new one.
+var sequelae = regexp.MustCompile(`康复|后遗症|中风后|脑梗后|脑出血后|偏瘫[0-9一二三四五六七八九十几多]+年|好几年了|多年`)
 
 func pat(id, re, skip string) safetyPattern {
 	p := safetyPattern{id: id, re: regexp.MustCompile(strings.ReplaceAll(re, "C", clause))}
 	if skip != "" {
 		p.skip = regexp.MustCompile(skip)
+	}
+	switch id {
+	case "hemiplegia", "facial_droop", "one_side_numbness":
+		p.textSkip = sequelae
 	}
 	return p
 }
@@ -167,6 +179,16 @@ var safetyPatterns = []safetyPattern{
 	pat("severe_dyspnea", `(鼻翼|鼻孔)C{0,3}(扇|煽|一张一张)|(肋骨|肋间|胸口|锁骨|胸骨)C{0,5}(凹|陷)`, `囟`),
 	pat("hemiplegia", `(一边|一侧|半边|半身|半拉|左边|右边|左侧|右侧|左半边|右半边)C{0,4}(胳膊|手臂|手脚|腿脚|身子|身体|肢体|手和腿|手腿|手和脚)C{0,6}(抬不起|没劲|没力|无力|不能动|动不了|不听使唤|不灵|使不上劲|不好使|拿不住|软塌塌|软了|软绵绵|瘫)`, ""),
 	pat("hemiplegia", `(手|胳膊|腿)C{0,6}突然C{0,4}(拿不住|抬不起|没劲|使不上劲|不听使唤|不能动|动不了)|突然C{0,6}(手|胳膊|腿)C{0,4}(拿不住|抬不起|没劲|使不上劲|不听使唤)`, ""),
+	pat("bloody_stool", `(大便|粪便)C{0,6}出血`, `潜血|隐血`),
+	pat("neck_lump", `(脖子|颈部|颈)C{0,6}(包|疙瘩|肿块|硬块|结节)`, ""),
+	pat("breast_lump", `乳房C{0,6}(硬块|肿块|包|疙瘩|结节)`, ""),
+	pat("axillary_lump", `(腋下|胳肢窝)C{0,6}(包|疙瘩|肿块|硬块)`, ""),
+	pat("groin_bulge", `(大腿根|腹股沟)C{0,6}(包|鼓)`, ""),
+	pat("anal_lump", `(屁股|肛门)C{0,6}(肿物|包|肉球|疙瘩)`, ""),
+	pat("heavy_menstruation", `(月经|例假|大姨妈)C{0,6}(量多|量特别多|量很多|量大)`, ""),
+	pat("blurred_vision", `看C{0,5}(模糊|不清楚|不清|发花|重影)`, `看病|看医生|看了`),
+	pat("hair_loss", `头发C{0,6}掉`, ""),
+	pat("wound", `(割|切|划|砍)C{0,4}(口子|伤口)`, ""),
 	pat("one_side_numbness", `(一边|一侧|半边|半身|左边|右边|左侧|右侧|左半边|右半边)C{0,4}(胳膊|手臂|手脚|身子|身体|肢体|脸)C{0,4}麻`, ""),
 	pat("facial_droop", `(半边脸|一边脸|一侧脸|脸)C{0,3}(垮|耷拉|歪|塌|往下掉|不对称)|(嘴|嘴角|口角)C{0,4}(歪|斜|往一边)`, ""),
 	pat("suicidal_ideation", `(想|要|打算|准备|企图)C{0,6}(跳楼|跳下去|跳河|跳江|割腕|上吊|自杀|寻死|轻生|一了百了|结束自己|了结自己|结束生命|去死)`, ""),
@@ -207,6 +229,9 @@ var (
 // the text as well as the extracted findings.
 func (e *Engine) patternFindings(c *patientCase, text string, add func(id, span string)) {
 	for _, p := range safetyPatterns {
+		if p.textSkip != nil && p.textSkip.MatchString(text) {
+			continue
+		}
 		for _, loc := range p.re.FindAllStringIndex(text, -1) {
 			m := text[loc[0]:loc[1]]
 			if p.skip != nil && p.skip.MatchString(text[max(0, loc[0]-6):loc[1]]) {
@@ -242,6 +267,16 @@ func (e *Engine) patternFindings(c *patientCase, text string, add func(id, span 
 		for _, id := range []string{"wheezing", "noisy_breathing", "dyspnea", "severe_dyspnea", "stridor", "cyanosis"} {
 			if c.has(id) {
 				add("choking", c.spans[id])
+				break
+			}
+		}
+	}
+	// Gas heaters, charcoal and coal stoves in a closed room: headache,
+	// dizziness or drowsiness there is carbon monoxide until shown otherwise.
+	if containsAny(text, []string{"煤气", "燃气", "热水器", "烧炭", "炭火", "煤炉", "一氧化碳"}) {
+		for _, id := range []string{"headache", "dizziness", "nausea", "somnolence", "consciousness_disturbance", "syncope", "confusion"} {
+			if c.has(id) {
+				add("gas_poisoning", c.spans[id])
 				break
 			}
 		}

@@ -56,16 +56,19 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored, text string) Urgen
 	}
 	severe := false
 	for _, m := range c.mentions {
-		if m.State == nlp.Present && m.Severity == "severe" {
+		// 打鼾很厉害 or 特别怕冷 is a strong complaint, not an acute one;
+		// neither is a pain of half a year that gets 更厉害.
+		if m.State == nlp.Present && m.Severity == "severe" && !chronicComplaints[m.ID] && m.DurationDays <= 30 {
 			severe = true
 		}
 	}
+	mild := allMild(c, present)
 	switch {
-	case acute >= 0.4:
+	case acute >= 0.4 && !mild:
 		raise(LevelUrgent, "症状提示可能为急症，建议当天就医")
 	case severe:
 		raise(LevelUrgent, "症状程度较重，建议尽快就医")
-	case (selfCare >= 0.5 || allMild(c, present)) && !c.isChild() && c.tempC < 38.5 && maxDuration(c) <= 7:
+	case (selfCare >= 0.5 || mild) && !c.isChild() && c.tempC < 38.5 && maxDuration(c) <= 7:
 		u.Level = LevelSelfCare
 		u.Reasons = append(u.Reasons, "症状较轻，可先居家观察；如加重、高热不退或出现新症状请及时就医")
 	}
@@ -88,6 +91,7 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored, text string) Urgen
 var mildSymptoms = map[string]bool{
 	"runny_nose": true, "sneezing": true, "nasal_congestion": true, "sore_throat": true,
 	"itchy_throat": true, "dry_cough": true, "cough": true, "malaise": true, "throat_discomfort": true,
+	"mouth_ulcer": true,
 }
 
 // mildWhenSaid are complaints an adult may watch at home when the patient
@@ -97,6 +101,17 @@ var mildWhenSaid = map[string]bool{
 	"blisters": true, "insect_bite": true, "itchy_papules_insect": true, "mouth_ulcer": true,
 	"back_pain": true, "muscle_pain": true, "neck_pain": true, "eye_dryness": true, "fatigue": true,
 	"pruritus": true, "dry_skin": true, "bloating_stomach": true, "indigestion": true,
+	"dry_mouth": true, "leg_pain": true, "throat_discomfort": true,
+}
+
+// chronicComplaints do not make a case urgent however strongly they are
+// put (打鼾很厉害, 特别怕冷, 痒得厉害).
+var chronicComplaints = map[string]bool{
+	"snoring": true, "sleep_apnea": true, "cold_intolerance": true, "cold_limbs": true, "heat_intolerance": true,
+	"insomnia": true, "hair_loss": true, "acne": true, "pruritus": true, "dry_skin": true, "tinnitus": true,
+	"obesity": true, "halitosis": true, "dry_mouth": true, "dandruff": true, "itchy_scalp": true,
+	"premature_ejaculation": true, "erectile_dysfunction": true, "pigmentation": true, "eye_bags": true,
+	"dark_circles": true, "weight_gain": true, "memory_loss": true, "frequent_colds": true,
 }
 
 func allMild(c *patientCase, present []string) bool {

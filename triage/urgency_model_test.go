@@ -9,8 +9,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fenzhen/fenzhen/inference"
 )
@@ -188,5 +190,33 @@ func TestUrgencyVignettesWithModel(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(path), ".tsv")
 		t.Logf("%s: n=%d rules accuracy %.3f, rules+model %.3f; model raised %d correctly (towards the expected level), %d above it; under-triage left %d",
 			name, len(vs), float64(okRules)/float64(len(vs)), float64(okModel)/float64(len(vs)), raisedRight, raisedOver, under)
+	}
+}
+
+// TestTriageLatency prints single-client latency with and without the
+// urgency classifier (FENZHEN_LATENCY=1 go test ./triage -run TestTriageLatency -v).
+func TestTriageLatency(t *testing.T) {
+	if os.Getenv("FENZHEN_LATENCY") == "" {
+		t.Skip("set FENZHEN_LATENCY=1 to measure")
+	}
+	repo := urgencyRepo(t)
+	kg, x := kgAndExtractor(t)
+	texts := []string{"三岁孩子发烧两天了，最高39度，咳嗽有黄痰，不拉肚子", "胸口压榨样疼痛半小时，出了一身大汗",
+		"最近胃疼，反酸烧心，吃完饭肚子胀", "感冒流鼻涕三天了，有点鼻塞", "我爸吃饭时筷子突然拿不住了，嘴角往一边歪"}
+	for _, name := range []string{"-", DefaultUrgencyModel} {
+		e, err := New(kg, x, repo, Options{UrgencyModel: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d []time.Duration
+		for i := 0; i < 2000; i++ {
+			start := time.Now()
+			if _, err := e.Triage(context.Background(), Request{Text: texts[i%len(texts)]}); err != nil {
+				t.Fatal(err)
+			}
+			d = append(d, time.Since(start))
+		}
+		slices.Sort(d)
+		t.Logf("urgency model %q: p50 %v p99 %v max %v", name, d[len(d)/2], d[len(d)*99/100], d[len(d)-1])
 	}
 }

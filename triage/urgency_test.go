@@ -19,6 +19,11 @@ func TestUrgencyHoldout3(t *testing.T) {
 	testVignettes(t, "testdata/urgency_holdout3.tsv")
 }
 
+// TestUrgencyHoldout4 gates the fourth set once its first run is recorded.
+func TestUrgencyHoldout4(t *testing.T) {
+	testVignettes(t, "testdata/urgency_holdout4.tsv")
+}
+
 // TestSafetyPhrases: every red-flag phrasing of testdata/safety_phrases.tsv
 // reaches its symptom through the KG-built extractor.
 func TestSafetyPhrases(t *testing.T) {
