@@ -61,27 +61,36 @@ type slots struct {
 	inFlight prometheus.Gauge
 	full     *Error             // the 503 of this class, made once: refusing allocates nothing
 	refused  prometheus.Counter // rejected{class, overloaded}
-	// waiting counts the requests waiting for a slot; at most maxWaiting
-	// may. Under sustained overload the waiters are always there, so an
-	// admitted request has waited for about that many others to finish:
-	// bounding the waiters (not only the wait) bounds admitted latency, and
-	// refuses the rest at once, without a timer or a parked goroutine.
-	waiting    atomic.Int64
-	maxWaiting int64
+	// inside counts the requests holding a slot or waiting for one; at most
+	// maxInside may be. Under sustained overload the waiters are always
+	// there, so an admitted request has waited for about maxInside others
+	// to finish: bounding the waiters (not only the wait) bounds admitted
+	// latency (Little's law), and refuses the rest at once, without a
+	// timer or a parked goroutine. A request leaves when its handler has
+	// returned, before its answer is flushed, so closed-loop clients no
+	// more numerous than maxInside are never refused for the count.
+	inside    atomic.Int64
+	maxInside int64
 }
 
-// waitersPerSlot is how many requests may wait per in-flight slot. A waiter
-// that got its slot counts until its goroutine runs again, and a client
-// whose answer is out may send its next request before the handler's
-// goroutine has freed the slot: 2 rather than 1 keeps closed-loop clients
-// no more numerous than the slots plus the waiters from being refused.
-const waitersPerSlot = 2
+// waitersPerSlot is how many requests may wait per in-flight slot.
+const waitersPerSlot = 1
+
+// enter counts a request in; false when the slots and the waiting room are full.
+func (s *slots) enter() bool {
+	if s.inside.Add(1) > s.maxInside {
+		s.inside.Add(-1)
+		return false
+	}
+	return true
+}
 
 // release frees the slot taken by acquire; nil (an unbounded class) is a no-op.
 func (s *slots) release() {
 	if s != nil {
 		s.inFlight.Dec()
 		<-s.sem
+		s.inside.Add(-1)
 	}
 }
 
@@ -115,7 +124,7 @@ func newAccess(cfg Config, reg prometheus.Registerer) *access {
 			a.slots[class] = &slots{sem: make(chan struct{}, n), inFlight: a.inFlight.WithLabelValues(class),
 				full: &Error{Code: CodeUnavailable, shed: true,
 					Message: "the server is at its limit of concurrent " + class + " requests; retry shortly"},
-				refused: a.rejected.WithLabelValues(class, "overloaded"), maxWaiting: waitersPerSlot * int64(n)}
+				refused: a.rejected.WithLabelValues(class, "overloaded"), maxInside: (1 + waitersPerSlot) * int64(n)}
 		}
 	}
 	reg.MustRegister(a.rejected, a.inFlight)
@@ -188,46 +197,44 @@ func take(lim *rate.Limiter) error {
 	return nil
 }
 
-// tryAcquire takes an in-flight slot of class if one is free at once; ok is
-// false when the class is full. A nil slots (an unbounded class) needs no
-// release.
-func (a *access) tryAcquire(class string) (s *slots, ok bool) {
-	s = a.slots[class]
+// acquire takes an in-flight slot of class, waiting at most a.wait behind
+// at most waitersPerSlot waiters per slot; the caller must release it.
+// Waiting longer would only move the queue from the batcher into
+// goroutines, so an overloaded class says 503.
+func (a *access) acquire(ctx context.Context, class string) (*slots, error) {
+	s := a.slots[class]
 	if s == nil {
-		return nil, true
+		return nil, nil
 	}
+	if !s.enter() {
+		return nil, s.full
+	}
+	if !s.try() {
+		if err := s.await(ctx, a.wait); err != nil {
+			s.inside.Add(-1)
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// try takes a free slot at once, if there is one.
+func (s *slots) try() bool {
 	select {
 	case s.sem <- struct{}{}:
 		s.inFlight.Inc()
-		return s, true
+		return true
 	default:
-		return s, false
+		return false
 	}
 }
 
-// acquire takes an in-flight slot of class, waiting at most a.wait behind
-// at most waitersPerSlot waiters per slot; the caller must release
-// it. Waiting longer would only move the queue from the batcher into
-// goroutines, so an overloaded class says 503.
-func (a *access) acquire(ctx context.Context, class string) (*slots, error) {
-	s, ok := a.tryAcquire(class)
-	if ok {
-		return s, nil
-	}
-	return s, a.await(ctx, s, a.wait)
-}
-
-// await waits up to d for a slot of s. A full class answers s.full, the
-// same *Error each time.
-func (a *access) await(ctx context.Context, s *slots, d time.Duration) error {
+// await waits up to d for a slot. A full class answers s.full, the same
+// *Error each time.
+func (s *slots) await(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return s.full
 	}
-	if s.waiting.Add(1) > s.maxWaiting {
-		s.waiting.Add(-1)
-		return s.full
-	}
-	defer s.waiting.Add(-1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -271,26 +278,33 @@ func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		slot, ok := s.access.tryAcquire(class)
-		if !ok {
-			// The class is full. Wait for a slot at most admission_wait and
-			// never past the request's own deadline (504 then, not 503);
-			// the time waited counts against that deadline.
-			if s.access.wait <= 0 || slot.waiting.Load() >= slot.maxWaiting {
-				// No waiting, or all the waiters there are: the cheapest refusal.
+		slot := s.access.slots[class] // nil: the class is unbounded
+		if slot != nil && !slot.enter() {
+			// Every slot taken and the waiting room full: the cheapest refusal.
+			slot.refused.Inc()
+			return slot.full
+		}
+		if slot != nil && !slot.try() {
+			// Wait for a slot at most admission_wait and never past the
+			// request's own deadline (504 then, not 503); the time waited
+			// counts against that deadline.
+			if s.access.wait <= 0 {
+				slot.inside.Add(-1)
 				slot.refused.Inc()
 				return slot.full
 			}
 			arrived := time.Now()
 			d, err := s.requestTimeout(c)
 			if err != nil {
+				slot.inside.Add(-1)
 				return err
 			}
 			wait, final := s.access.wait, false
 			if d <= wait {
 				wait, final = d, true
 			}
-			if err := s.access.await(req.Context(), slot, wait); err != nil {
+			if err := slot.await(req.Context(), wait); err != nil {
+				slot.inside.Add(-1)
 				if err == slot.full && final {
 					err = context.DeadlineExceeded
 				}

@@ -75,9 +75,9 @@ var Classes = []string{auth.ScopeTriage, auth.ScopeImaging, auth.ScopeKnowledge,
 
 // DefaultMaxInFlight is the in-flight limit of each class on procs CPUs
 // (GOMAXPROCS, which follows the cgroup's CPU limit). A class at its limit
-// lets up to two requests per slot wait, each at most admission_wait, for
-// a slot; the rest get 503 with Retry-After at once, which costs the
-// server a few µs.
+// lets as many requests again wait, each at most admission_wait, for a
+// slot; the rest get 503 with Retry-After at once, which costs the server
+// a few tens of µs (against ~0.4 ms of CPU for a triage answer).
 //
 // The work behind every class is CPU-bound, so once more requests run than
 // there are CPUs they only share them: each takes longer, none finishes
@@ -90,7 +90,7 @@ var Classes = []string{auth.ScopeTriage, auth.ScopeImaging, auth.ScopeKnowledge,
 // wait) let ~40× the sustainable triage work in at once on 2 CPUs.
 //
 //   - triage: 4 per CPU (at least 8): a request is ~0.4 ms of CPU, so
-//     8 running + 16 waiting on 2 CPUs is ~5 ms of queue at the most.
+//     8 running + 8 waiting on 2 CPUs is a few ms of queue at the most.
 //   - imaging: 1 per CPU (at least 2): a CNN run keeps a CPU busy for
 //     tens of ms, and each request holds a decoded image (up to 40 MP).
 //   - knowledge: 8 per CPU (at least 16): searches are short.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -103,3 +104,37 @@ func BenchmarkShed(b *testing.B) {
 
 // overloadBody is a triage request as the overload workload sends it.
 const overloadBody = `{"text":"胸口疼得厉害，出了一身冷汗","age":58,"sex":"male"}`
+
+// A class at its limit lets as many requests again wait; one more is
+// refused at once, however long admission_wait is.
+func TestWaitingRoomBounded(t *testing.T) {
+	s, _ := bareServer(t, func(c *Config) {
+		c.MaxInFlight = map[string]int{"triage": 1}
+		c.AdmissionWait = time.Hour
+	})
+	slot, err := s.access.acquire(context.Background(), "triage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiter := make(chan int, 1)
+	go func() { waiter <- send(t, s, "GET", "/v1/triage/ping", nil).Code }()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.access.slots["triage"].inside.Load() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second request never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	rec := send(t, s, "GET", "/v1/triage/ping", nil)
+	if e := errEnvelope(t, rec); e.Code != CodeUnavailable || time.Since(start) > time.Minute {
+		t.Fatalf("past the waiting room: %d %s", rec.Code, e.Code)
+	}
+	slot.release()
+	if code := <-waiter; code != http.StatusOK {
+		t.Errorf("the waiter got %d, want 200 once the slot was freed", code)
+	}
+	if n := s.access.slots["triage"].inside.Load(); n != 0 {
+		t.Errorf("%d requests still counted inside", n)
+	}
+}

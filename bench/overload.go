@@ -359,16 +359,11 @@ func (r *OverloadReport) Markdown(command, machine, setup string) string {
 	fmt.Fprintf(&b, "| admitted p99 under overload ÷ unloaded p99 (want ≤ 2) | **%.2f×** |\n", r.Ratio())
 	fmt.Fprintf(&b, "| shed fraction at %.0f× | %.1f%% |\n", r.Options.Factor, 100*r.Overload.ShedFraction())
 	fmt.Fprintf(&b, "| p99 of the 429/503 answers | %s |\n", round(r.Overload.ShedP99))
-	if r.Options.ServerCPU != nil && r.Sustainable.Requests > 0 && r.Overload.Sent > 0 {
-		// Server CPU per answer: a 200 from the closed loop, a refusal from
-		// what the overload run spent beyond its 200s at that price.
-		per200 := r.ClosedCPU / time.Duration(r.Sustainable.Requests+r.Sustainable.Errors)
-		fmt.Fprintf(&b, "| server CPU per request: closed loop (all 200) | %s |\n", roundCPU(per200))
-		fmt.Fprintf(&b, "| server CPU per request: unloaded / overload run | %s / %s |\n", roundCPU(r.Unloaded.CPUPerRequest()), roundCPU(r.Overload.CPUPerRequest()))
-		if o := r.Overload; o.Shed > 0 {
-			perShed := (o.ServerCPU - time.Duration(o.Admitted)*per200) / time.Duration(o.Shed)
-			fmt.Fprintf(&b, "| server CPU per 429/503 (overload run less its 200s at the closed-loop price) | %s |\n", roundCPU(perShed))
-		}
+	if r.Options.ServerCPU != nil && r.Sustainable.Requests > 0 {
+		// The server process's CPU (all its threads, idle spinning and GC
+		// included) over each phase, per request sent in it.
+		per := r.ClosedCPU / time.Duration(r.Sustainable.Requests+r.Sustainable.Errors)
+		fmt.Fprintf(&b, "| server CPU per request: closed loop / unloaded / overload | %s / %s / %s |\n", roundCPU(per), roundCPU(r.Unloaded.CPUPerRequest()), roundCPU(r.Overload.CPUPerRequest()))
 	}
 	if len(r.Failures) > 0 {
 		b.WriteString("\nFailed checks:\n\n")

@@ -91,9 +91,9 @@ func runBenchOverload(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	setup := fmt.Sprintf("auth off, audit off; triage in-flight limit %d (up to %d waiting), admission wait %s; ", limit, 2*limit, cfg.AdmissionWait)
+	setup := fmt.Sprintf("auth off, audit off; triage in-flight limit %d (up to %d waiting), admission wait %s; ", limit, limit, cfg.AdmissionWait)
 	if *maxInFlight == 0 {
-		setup = fmt.Sprintf("auth off, audit off; triage in-flight limit %d (the default for %d CPUs; up to %d waiting), admission wait %s; ", limit, serverProcs, 2*limit, cfg.AdmissionWait)
+		setup = fmt.Sprintf("auth off, audit off; triage in-flight limit %d (the default for %d CPUs; up to %d waiting), admission wait %s; ", limit, serverProcs, limit, cfg.AdmissionWait)
 	}
 	if *serverCPUs != "" {
 		base, pid, stopChild, err := startPinnedServer(ctx, cfg, *maxInFlight, *serverCPUs)
