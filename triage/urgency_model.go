@@ -112,11 +112,13 @@ func modelRaise(probs map[string]float64, threshold float64) string {
 	return LevelSelfCare
 }
 
-// raiseUrgency lets the classifier raise u (never lower it). The reason
+// raiseUrgency lets the classifier raise u (never lower it), and only to
+// urgent or emergency: it is there to catch what the rules miss, and
+// moving self_care to routine is not worth its false alarms. The reason
 // says that a model, not a rule, asked for the higher level.
 func raiseUrgency(u *Urgency, probs map[string]float64, threshold float64) bool {
 	l := modelRaise(probs, threshold)
-	if levelRank[l] <= levelRank[u.Level] {
+	if levelRank[l] <= levelRank[u.Level] || levelRank[l] < levelRank[LevelUrgent] {
 		return false
 	}
 	u.Level, u.Label = l, LevelLabels[l]
@@ -125,8 +127,6 @@ func raiseUrgency(u *Urgency, probs map[string]float64, threshold float64) bool 
 		u.Reasons = append(u.Reasons, "描述整体提示可能为急危重情况（模型判断），请立即急诊或拨打120")
 	case LevelUrgent:
 		u.Reasons = append(u.Reasons, "描述整体提示需要尽快就医（模型判断），建议24小时内就诊")
-	default:
-		u.Reasons = append(u.Reasons, "建议门诊就诊（模型判断）")
 	}
 	return true
 }

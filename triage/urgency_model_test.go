@@ -132,7 +132,8 @@ func TestUrgencyModelOnlyRaises(t *testing.T) {
 		{LevelRoutine, map[string]float64{LevelEmergency: 0.95, LevelUrgent: 0.05}, LevelEmergency},
 		{LevelRoutine, map[string]float64{LevelEmergency: 0.6, LevelUrgent: 0.35, LevelRoutine: 0.05}, LevelUrgent},
 		{LevelRoutine, map[string]float64{LevelEmergency: 0.5, LevelRoutine: 0.5}, LevelRoutine},
-		{LevelSelfCare, map[string]float64{LevelRoutine: 0.92, LevelSelfCare: 0.08}, LevelRoutine},
+		{LevelSelfCare, map[string]float64{LevelRoutine: 0.92, LevelSelfCare: 0.08}, LevelSelfCare},
+		{LevelSelfCare, map[string]float64{LevelUrgent: 0.92, LevelSelfCare: 0.08}, LevelUrgent},
 	} {
 		u := Urgency{Level: c.rules}
 		raiseUrgency(&u, c.probs, defaultUrgencyThreshold)
