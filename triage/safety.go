@@ -90,7 +90,7 @@ func (e *Engine) deriveFindings(c *patientCase, text string) {
 	if has("hypotension_sign") && anyOf("pallor", "sweating", "cold_clammy_skin", "syncope") != "" {
 		add("shock_sign", c.spans["hypotension_sign"])
 	}
-	if has("allergy_history") && anyOf("dyspnea", "throat_tightness", "wheezing", "hives", "syncope") != "" &&
+	if acuteAllergy(c, text) && anyOf("dyspnea", "throat_tightness", "wheezing", "hives", "syncope") != "" &&
 		anyOf("dyspnea", "throat_tightness", "wheezing", "syncope") != "" {
 		add("anaphylaxis_sign", c.spans["allergy_history"])
 	}
@@ -307,8 +307,7 @@ func (e *Engine) patternFindings(c *patientCase, text string, add func(id, span 
 			add("persistent_chest_pain", mn.Text)
 		}
 	}
-	allergic := c.has("allergy_history") || c.has("bee_sting") || c.has("rash_after_drug") || allergenWords.MatchString(text)
-	if allergic {
+	if acuteAllergy(c, text) {
 		airway := ""
 		for _, id := range []string{"dyspnea", "severe_dyspnea", "throat_tightness", "wheezing", "stridor", "syncope"} {
 			if c.has(id) {
@@ -341,6 +340,19 @@ func (e *Engine) patternFindings(c *patientCase, text string, add func(id, span 
 			add("hypoglycemia_symptoms", span)
 		}
 	}
+}
+
+// chronicAllergy names a known, long-standing allergic disease: 过敏性鼻炎
+// 伴哮喘 is asthma, not anaphylaxis.
+var chronicAllergy = regexp.MustCompile(`过敏性鼻炎|过敏性哮喘|哮喘|过敏体质|鼻炎|湿疹|荨麻疹[0-9一二三四五六七八九十几多]+年`)
+
+// acuteAllergy: the text tells of an allergic reaction now (过敏了, 吃了虾
+// 以后, 被蜂蛰了, 打了青霉素), not of a chronic allergic disease.
+func acuteAllergy(c *patientCase, text string) bool {
+	if c.has("bee_sting") || c.has("rash_after_drug") || allergenWords.MatchString(text) {
+		return true
+	}
+	return c.has("allergy_history") && !chronicAllergy.MatchString(text)
 }
 
 func negatedBefore(text string, at int) bool {
