@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/nlp"
@@ -224,6 +225,7 @@ var (
 	throatSwell   = regexp.MustCompile(`(嗓子|喉咙|喉头|嗓子眼)` + clause + `{0,3}肿`)
 	worstHeadache = []string{"从来没", "从没", "最疼", "最痛", "炸", "劈", "要命", "受不了", "剧"}
 	negBefore     = []string{"没", "不", "无", "未", "否认"}
+	negFillers    = []string{"过", "有", "出现", "发现", "见", "是", "再"}
 )
 
 // patternFindings applies safetyPatterns and the combinations that need
@@ -355,10 +357,21 @@ func acuteAllergy(c *patientCase, text string) bool {
 	return c.has("allergy_history") && !chronicAllergy.MatchString(text)
 }
 
+// negatedBefore reports whether a negation cue stands right before at, in
+// the same clause: "没有吐血" is negated, but "说话不清，右边手脚没力气" is
+// not — a 不 in an earlier clause or inside another finding (不清) must
+// not silence a red flag.
 func negatedBefore(text string, at int) bool {
-	pre := text[max(0, at-9):at] // up to three CJK runes
+	pre := text[max(0, at-15):at] // up to five CJK runes
+	if i := strings.LastIndexAny(pre, "，,。；;！!？?、 \t\n"); i >= 0 {
+		_, size := utf8.DecodeRuneInString(pre[i:])
+		pre = pre[i+size:]
+	}
+	for _, filler := range negFillers {
+		pre = strings.TrimSuffix(pre, filler)
+	}
 	for _, n := range negBefore {
-		if strings.Contains(pre, n) {
+		if strings.HasSuffix(pre, n) {
 			return true
 		}
 	}
