@@ -89,8 +89,8 @@ var Classes = []string{auth.ScopeTriage, auth.ScopeImaging, auth.ScopeKnowledge,
 // writer). The old fixed limits (triage 128, inference 128, with a 50ms
 // wait) let ~40× the sustainable triage work in at once on 2 CPUs.
 //
-//   - triage: 4 per CPU (at least 8): a request is ~0.4 ms of CPU, so
-//     8 running + 8 waiting on 2 CPUs is a few ms of queue at the most.
+//   - triage: 4 per CPU: a request is ~0.5 ms of CPU, so 8 running + 8
+//     waiting on 2 CPUs is a few ms of queue at the most.
 //   - imaging: 1 per CPU (at least 2): a CNN run keeps a CPU busy for
 //     tens of ms, and each request holds a decoded image (up to 40 MP).
 //   - knowledge: 8 per CPU (at least 16): searches are short.
@@ -100,7 +100,7 @@ var Classes = []string{auth.ScopeTriage, auth.ScopeImaging, auth.ScopeKnowledge,
 func DefaultMaxInFlight(procs int) map[string]int {
 	procs = max(procs, 1)
 	return map[string]int{
-		auth.ScopeTriage:    max(8, 4*procs),
+		auth.ScopeTriage:    4 * procs,
 		auth.ScopeImaging:   max(2, procs),
 		auth.ScopeKnowledge: max(16, 8*procs),
 		auth.ScopeInference: max(16, 8*procs),
