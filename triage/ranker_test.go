@@ -3,10 +3,6 @@ package triage
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,90 +15,28 @@ import (
 
 const diseaseModelDir = "../models/triage-disease/1"
 
-type diseaseGolden struct {
-	Text    string            `json:"text"`
-	State   map[string]string `json:"state"`
-	X       []int             `json:"x"`
-	Disease string            `json:"disease"`
-	Probs   []float64         `json:"probs"`
-	Ask     []float64         `json:"ask"`
-}
-
-func loadDiseaseGolden(t *testing.T) []diseaseGolden {
-	t.Helper()
-	f, err := os.Open("testdata/disease_golden.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var rows []diseaseGolden
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<22)
-	for sc.Scan() {
-		var r diseaseGolden
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, r)
-	}
-	if len(rows) < 10 {
-		t.Fatalf("only %d golden rows", len(rows))
-	}
-	return rows
-}
-
 // TestDiseaseFeaturesMatchTraining: the vectors the engine feeds the ranker
 // (text, answered evidence, patient hints) are the ones
 // models/triage/train_disease.py composed for the same text and evidence.
 func TestDiseaseFeaturesMatchTraining(t *testing.T) {
 	e := kgEngine(t)
-	for i, r := range loadDiseaseGolden(t) {
+	for i, r := range loadGolden(t, "disease_golden.jsonl") {
 		pc := e.buildCase(&Request{Text: r.Text})
 		pc.state = r.State
-		v := e.caseFeatures(r.Text, pc)
 		var got []int
-		for j, x := range v {
+		for j, x := range e.caseFeatures(r.Text, pc) {
 			if x != 0 {
 				got = append(got, j)
 			}
 		}
-		if !slices.Equal(got, r.X) {
-			t.Errorf("row %d (%s): Go features %v, training used %v", i, r.Text, got, r.X)
-		}
+		checkFeatures(t, got, r, i)
 	}
 }
 
 // bothModelsRepo opens a repository with the department classifier and
 // the disease ranker, or skips without ONNX Runtime or the exports.
 func bothModelsRepo(t testing.TB) *inference.Repository {
-	t.Helper()
-	for _, d := range []string{deptModelDir, diseaseModelDir} {
-		if _, err := os.Stat(filepath.Join(d, "model.onnx")); err != nil {
-			t.Skipf("no exported model: %v", err)
-		}
-	}
-	if err := inference.InitRuntime(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
-	dir := t.TempDir()
-	for name, src := range map[string]string{DefaultDepartmentModel: deptModelDir, DefaultDiseaseModel: diseaseModelDir} {
-		vdir := filepath.Join(dir, name, "1")
-		if err := os.MkdirAll(vdir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range []string{"model.onnx", "config.yaml"} {
-			abs, _ := filepath.Abs(filepath.Join(src, f))
-			if err := os.Symlink(abs, filepath.Join(vdir, f)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	repo, err := inference.OpenRepository(dir, inference.RepositoryOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(repo.Close)
-	return repo
+	return openExports(t, "no exported model: %[2]v", deptExport, diseaseExport)
 }
 
 func modelEngine(t testing.TB) *Engine {
@@ -123,24 +57,16 @@ func modelEngine(t testing.TB) *Engine {
 // repository (and its batcher) and compares both outputs with PyTorch's.
 func TestDiseaseModelMatchesTorch(t *testing.T) {
 	e := modelEngine(t)
-	for i, r := range loadDiseaseGolden(t) {
-		v := make([]float32, e.feat.Dim())
-		for _, j := range r.X {
-			v[j] = 1
-		}
-		got, err := e.ranker.predict(context.Background(), v, len(e.nb.diseases))
+	for i, r := range loadGolden(t, "disease_golden.jsonl") {
+		got, err := e.ranker.predict(context.Background(), oneHot(e.feat.Dim(), r.X), len(e.nb.diseases))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for k, id := range e.ranker.labels {
-			if math.Abs(got.probs[e.ranker.nbIdx[k]]-r.Probs[k]) > 1e-4 {
-				t.Fatalf("row %d disease %s: ORT %.6f, torch %.6f", i, id, got.probs[e.ranker.nbIdx[k]], r.Probs[k])
-			}
+			checkTorch(t, got.probs[e.ranker.nbIdx[k]], r.Probs[k], "row %d disease %s", i, id)
 		}
 		for k := range r.Ask {
-			if math.Abs(float64(got.ask[k])-r.Ask[k]) > 1e-4 {
-				t.Fatalf("row %d ask %d: ORT %.6f, torch %.6f", i, k, got.ask[k], r.Ask[k])
-			}
+			checkTorch(t, float64(got.ask[k]), r.Ask[k], "row %d ask %d", i, k)
 		}
 	}
 	resp, err := e.Triage(context.Background(), Request{Text: "孩子三岁，拉肚子一天五六次，水样便，有点发烧"})

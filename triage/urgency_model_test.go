@@ -1,12 +1,7 @@
 package triage
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,46 +17,17 @@ const urgencyModelDir = "../models/triage-urgency/1"
 // urgencyRepo opens a repository holding triage-department and
 // triage-urgency, or skips when ONNX Runtime or a model is missing.
 func urgencyRepo(t *testing.T) *inference.Repository {
-	t.Helper()
-	for _, d := range []string{deptModelDir, urgencyModelDir} {
-		if _, err := os.Stat(filepath.Join(d, "model.onnx")); err != nil {
-			t.Skipf("no exported model in %s: run models/triage/train*.py (%v)", d, err)
-		}
-	}
-	if err := inference.InitRuntime(""); err != nil {
-		t.Skipf("ONNX Runtime not available: %v", err)
-	}
-	dir := t.TempDir()
-	for name, src := range map[string]string{DefaultDepartmentModel: deptModelDir, DefaultUrgencyModel: urgencyModelDir} {
-		vdir := filepath.Join(dir, name, "1")
-		if err := os.MkdirAll(vdir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range []string{"model.onnx", "config.yaml"} {
-			abs, _ := filepath.Abs(filepath.Join(src, f))
-			if err := os.Symlink(abs, filepath.Join(vdir, f)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	repo, err := inference.OpenRepository(dir, inference.RepositoryOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(repo.Close)
-	return repo
+	return openExports(t, "no exported model in %[1]s: run models/triage/train*.py (%[2]v)", deptExport, urgencyExport)
 }
 
-type urgencyGolden struct {
-	Text  string    `json:"text"`
-	X     []int     `json:"x"`
-	Level string    `json:"level"`
-	Probs []float64 `json:"probs"`
+// TestUrgencyFeaturesMatchTraining: the vectors the server computes are the
+// ones models/triage/train_urgency.py trained on.
+func TestUrgencyFeaturesMatchTraining(t *testing.T) {
+	checkTextFeatures(t, "urgency_golden.jsonl")
 }
 
 // TestUrgencyModelMatchesTorch runs the exported urgency classifier through
-// the repository (and its batcher) and compares with PyTorch, and checks
-// that the features the server computes are the ones it was trained on.
+// the repository (and its batcher) and compares with PyTorch.
 func TestUrgencyModelMatchesTorch(t *testing.T) {
 	repo := urgencyRepo(t)
 	kg, x := kgAndExtractor(t)
@@ -72,52 +38,15 @@ func TestUrgencyModelMatchesTorch(t *testing.T) {
 	if e.urgency == nil {
 		t.Fatal("urgency model not loaded")
 	}
-	f, err := os.Open("testdata/urgency_golden.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	n := 0
-	for sc.Scan() {
-		var r urgencyGolden
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		n++
-		if got := TextFeatureIndices(e.feat, e.x, r.Text); !equalInts(got, r.X) {
-			t.Errorf("%q: Go features differ from training", r.Text)
-		}
-		v := make([]float32, e.feat.Dim())
-		for _, j := range r.X {
-			v[j] = 1
-		}
-		got, err := e.urgency.predict(context.Background(), v)
+	for _, r := range loadGolden(t, "urgency_golden.jsonl") {
+		got, err := e.urgency.predict(context.Background(), oneHot(e.feat.Dim(), r.X))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for k, l := range e.urgency.levels {
-			if math.Abs(got[l]-r.Probs[k]) > 1e-4 {
-				t.Fatalf("%q level %s: ORT %.6f, torch %.6f", r.Text, l, got[l], r.Probs[k])
-			}
+			checkTorch(t, got[l], r.Probs[k], "%q level %s", r.Text, l)
 		}
 	}
-	if n < 10 {
-		t.Fatalf("only %d golden rows", n)
-	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestUrgencyModelOnlyRaises: the classifier never lowers a rule's level.
