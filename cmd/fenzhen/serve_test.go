@@ -49,36 +49,7 @@ func TestServeBadModelConfig(t *testing.T) {
 
 // The real binary path: serve the committed models, answer, stop on SIGTERM.
 func TestServeAndSIGTERM(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	t.Setenv("FENZHEN_ADDR", addr)
-	t.Setenv("FENZHEN_LOG_LEVEL", "error")
-	done := make(chan error, 1)
-	go func() { done <- runServe([]string{"--models", "../../models"}) }()
-	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/v2/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("server exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("not ready within 20s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base, done := startServe(t, "/v2/health/ready", 20*time.Second)
 	body, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{"name": "input", "datatype": "FP32", "shape": []int{1, 1, 28, 28}, "data": make([]float32, 784)}}})
 	resp, err := http.Post(base+"/v2/models/cnn-test/infer", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -90,6 +61,53 @@ func TestServeAndSIGTERM(t *testing.T) {
 	if resp.StatusCode != 200 || len(out.Outputs) != 1 || len(out.Outputs[0].Data) != 10 {
 		t.Fatalf("infer: %d %+v", resp.StatusCode, out)
 	}
+	stopServe(t, done)
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("still answering after SIGTERM")
+	}
+
+}
+
+// startServe runs `fenzhen serve` on the committed models in this process,
+// on a free port and with errors-only logging (set other FENZHEN_*
+// variables before), and waits up to wait for readyPath to answer 200. It
+// returns the base URL and the channel runServe's result arrives on.
+func startServe(t *testing.T, readyPath string, wait time.Duration) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("FENZHEN_ADDR", addr)
+	t.Setenv("FENZHEN_LOG_LEVEL", "error")
+	done := make(chan error, 1)
+	go func() { done <- runServe([]string{"--models", "../../models"}) }()
+	base := "http://" + addr
+	for deadline := time.Now().Add(wait); ; {
+		resp, err := http.Get(base + readyPath)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return base, done
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("server exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready within %v", wait)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stopServe sends SIGTERM and waits up to 30s for serve to return nil.
+func stopServe(t *testing.T, done <-chan error) {
+	t.Helper()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +119,4 @@ func TestServeAndSIGTERM(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
 	}
-	if _, err := http.Get(base + "/healthz"); err == nil {
-		t.Error("still answering after SIGTERM")
-	}
-
 }

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,37 +15,9 @@ import (
 // is in the database once serve has returned. (This file sorts after
 // serve_test.go, whose missing-runtime cases must run before a runtime loads.)
 func TestServeAuditsUntilSIGTERM(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	db := filepath.Join(t.TempDir(), "audit.db")
-	t.Setenv("FENZHEN_ADDR", addr)
-	t.Setenv("FENZHEN_LOG_LEVEL", "error")
 	t.Setenv("FENZHEN_AUDIT_PATH", db)
-	done := make(chan error, 1)
-	go func() { done <- runServe([]string{"--models", "../../models"}) }()
-	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("server exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("not ready within 30s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base, done := startServe(t, "/readyz", 30*time.Second)
 	req, _ := http.NewRequest("POST", base+"/v1/triage", bytes.NewReader([]byte(`{"text":"胸口疼，喘不上气"}`)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Request-Id", "serve-audit-1")
@@ -60,17 +29,7 @@ func TestServeAuditsUntilSIGTERM(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("triage: %d", resp.StatusCode)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v after SIGTERM", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop on SIGTERM")
-	}
+	stopServe(t, done)
 	st, err := audit.Open(db)
 	if err != nil {
 		t.Fatal(err)
