@@ -17,25 +17,19 @@ tests compare against).
 """
 import argparse
 import csv
-import glob
-import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
-import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib"))
+from triage_common import (ROOT, Progress, data_dir, featurize, go_tool, load_kg, save_model,  # noqa: E402
+                           seed_all, write_golden)
+
 SEED = 20241123
-
-
-def data_dir():
-    return os.environ.get("FENZHEN_DATA") or os.path.join(ROOT, "..", "shared", "data")
 
 
 # ---------------------------------------------------------------- synthetic
@@ -44,15 +38,6 @@ CLOSERS = ["", "", "", "怎么办？", "请问挂什么科？", "需要去医院
 DURATIONS = ["", "", "两天", "三天", "一周", "半个月", "一个月", "好几个月", "半年", "2天", "5天", "十来天"]
 JOINERS = ["，", "，还", "，伴有", "，而且", "，同时", "，有时候"]
 NEG = ["没有", "不", "无", "也没有"]
-
-
-def load_kg():
-    kgdir = os.path.join(ROOT, "knowledge", "kg")
-    syms = {s["id"]: s for s in yaml.safe_load(open(os.path.join(kgdir, "symptoms.yaml"), encoding="utf-8"))}
-    diseases = []
-    for f in sorted(glob.glob(os.path.join(kgdir, "diseases", "*.yaml"))):
-        diseases += yaml.safe_load(open(f, encoding="utf-8")) or []
-    return syms, diseases
 
 
 def phrase(rng, s):
@@ -74,54 +59,6 @@ def who(rng, d):
         return rng.choice([f"孩子{int(age)}岁，", f"{int(age)}岁{kid}，", "我家孩子", "小孩"])
     g = "男" if sex == "male" else "女"
     return rng.choice(["", "", f"我今年{int(age)}岁，", f"{g}，{int(age)}岁，", f"本人{g}，"])
-
-
-class Progress:
-    """Progress of a long step on stderr: a redrawn line with count, rate and
-    ETA on a terminal, a plain line every 10 s otherwise. Prints nothing to
-    stdout and draws no random numbers, so training output stays the same."""
-
-    def __init__(self, label, total=0, unit=""):
-        self.label, self.total, self.unit = label, total, unit
-        self.done, self.start = 0, time.monotonic()
-        self.tty = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-        self.off = os.environ.get("FENZHEN_PROGRESS") == "off"
-        self.last, self.width = 0.0, 0
-
-    def add(self, n=1):
-        self.done += n
-        now = time.monotonic()
-        if now - self.last >= (0.2 if self.tty else 10.0):
-            self.last = now
-            self._show(False)
-
-    def finish(self):
-        self._show(True)
-
-    def _show(self, final):
-        if self.off:
-            return
-        el = time.monotonic() - self.start
-        line = f"{self.label}:"
-        if self.done or self.total:
-            line += f" {self.done}" + (f"/{self.total}" if self.total else "") + (f" {self.unit}" if self.unit else "")
-            if self.total:
-                line += f" ({100 * self.done / self.total:.1f}%)"
-            line += ","
-        if self.done and el > 0:
-            line += f" {self.done / el:.1f}/s,"
-        if final:
-            line += f" done in {el:.1f}s"
-        else:
-            line += f" {el:.1f}s elapsed"
-            if self.total and 0 < self.done < self.total:
-                line += f", ETA {el * (self.total - self.done) / self.done:.1f}s"
-        if self.tty:
-            sys.stderr.write("\r" + line + " " * max(0, self.width - len(line)) + ("\n" if final else ""))
-            self.width = len(line)
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
 
 
 def synth(rng, syms, diseases, per, label="synthesize"):
@@ -196,21 +133,6 @@ def split(rows, seed):
 
 
 # -------------------------------------------------------------- features
-def featurize(rows, tool):
-    prog = Progress(f"featurize {len(rows)} texts")
-    prog.add(0)
-    inp = "".join(json.dumps({"text": r["text"], "label": r["label"]}, ensure_ascii=False) + "\n" for r in rows)
-    res = subprocess.run([tool], input=inp.encode("utf-8"), capture_output=True, check=True)
-    lines = res.stdout.decode("utf-8").splitlines()
-    head = json.loads(lines[0])
-    feats = [json.loads(l) for l in lines[1:]]
-    assert len(feats) == len(rows)
-    for r, f in zip(rows, feats):
-        r["x"], r["code"] = f["x"], f["label"]
-    prog.finish()
-    return head["dim"]
-
-
 def dense(rows, dim):
     m = np.zeros((len(rows), dim), dtype=np.float32)
     for i, r in enumerate(rows):
@@ -259,9 +181,7 @@ def main():
                     "outside the repository, for `fenzhen eval triage --data`")
     args = ap.parse_args()
 
-    torch.set_num_threads(1)
-    torch.manual_seed(SEED)
-    np.random.seed(SEED)
+    seed_all(SEED)
     rng = random.Random(SEED)
 
     syms, diseases = load_kg()
@@ -270,8 +190,7 @@ def main():
     parts = split(consultations(), SEED)
 
     with tempfile.TemporaryDirectory() as tmp:
-        tool = os.path.join(tmp, "featurize")
-        subprocess.run(["go", "build", "-o", tool, "./triage/cmd/featurize"], cwd=ROOT, check=True)
+        tool = go_tool(tmp, "triage/cmd/featurize")
         all_rows = syn_train + syn_test + parts["train"] + parts["val"] + parts["test"]
         dim = featurize(all_rows, tool)
     unmapped = sorted({r["label"] for r in all_rows if not r["code"]})
@@ -338,31 +257,19 @@ def main():
             wr.writerow(["text", "department", "source"])
             for r in parts["test"]:
                 wr.writerow([r["text"], r["code"], r["source"]])
-    os.makedirs(args.out, exist_ok=True)
-    onnx_path = os.path.join(args.out, "model.onnx")
-    torch.onnx.export(model, torch.zeros(1, dim), onnx_path, input_names=["features"], output_names=["probs"],
-                      dynamic_axes={"features": {0: "N"}, "probs": {0: "N"}}, opset_version=13)
-    with open(os.path.join(args.out, "config.yaml"), "w", encoding="utf-8") as f:
-        f.write("# triage-department: department classifier over KG symptom indicators + hashed\n"
-                "# character n-grams (see models/triage/MODEL_CARD.md; features from triage.Featurizer).\n")
-        f.write("name: triage-department\nmax_batch_size: 64\ninputs:\n")
-        f.write(f"  - {{name: features, datatype: FP32, shape: [{dim}]}}\noutputs:\n")
-        f.write(f"  - {{name: probs, datatype: FP32, shape: [{len(labels)}]}}\n")
-        f.write("batching:\n  max_queue_delay: 1ms\n  preferred_batch_sizes: [8, 16, 32, 64]\n"
-                "  max_queue_size: 4096\n  default_timeout: 2s\ninstances: 1\nintra_op_threads: 1\n")
-        f.write("labels: [" + ", ".join(f'"{c}"' for c in labels) + "]\n")
-    with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(metrics, f, ensure_ascii=False, indent=1, sort_keys=True)
+    onnx_path = save_model(
+        model, args.out, dim, [("probs", len(labels))], "triage-department",
+        "# triage-department: department classifier over KG symptom indicators + hashed\n"
+        "# character n-grams (see models/triage/MODEL_CARD.md; features from triage.Featurizer).\n",
+        labels, metrics, queue_delay="1ms")
 
     # Golden rows for the Go tests: synthetic texts only (no shared data
     # in the repository), the exact indices used here and torch's output.
     gold = syn_test[:: max(1, len(syn_test) // 40)][:40]
     with torch.no_grad():
         probs = model(torch.from_numpy(dense(gold, dim))).numpy()
-    with open(os.path.join(ROOT, "triage", "testdata", "department_golden.jsonl"), "w", encoding="utf-8") as f:
-        for r, p in zip(gold, probs):
-            f.write(json.dumps({"text": r["text"], "x": r["x"], "code": r["code"],
-                                "probs": [round(float(v), 6) for v in p]}, ensure_ascii=False) + "\n")
+    write_golden("department_golden.jsonl", [{"text": r["text"], "x": r["x"], "code": r["code"],
+                                              "probs": [round(float(v), 6) for v in p]} for r, p in zip(gold, probs)])
     print("wrote", onnx_path)
 
 

@@ -35,28 +35,23 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import train as dept  # noqa: E402  (the KG text generator and progress line)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "pylib"))
+import train as dept  # noqa: E402  (the KG text generator)
+from triage_common import (ROOT, Progress, data_dir, go_tool, load_kg, save_model, seed_all,  # noqa: E402
+                           write_golden)
 
-ROOT = dept.ROOT
 SEED = 20241123
 OUT = os.path.join(ROOT, "models", "triage-disease", "1")
 
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
-
-
-def go_tool(tmp, pkg):
-    path = os.path.join(tmp, os.path.basename(pkg))
-    subprocess.run(["go", "build", "-o", path, "./" + pkg], cwd=ROOT, check=True)
-    return path
 
 
 def synth_rows(syms, diseases, per, seed, label):
@@ -75,7 +70,7 @@ def synth_rows(syms, diseases, per, seed, label):
 
 
 def featurize_texts(rows, tool):
-    prog = dept.Progress(f"featurize {len(rows)} texts")
+    prog = Progress(f"featurize {len(rows)} texts")
     inp = "".join(json.dumps({"text": r["text"]}, ensure_ascii=False) + "\n" for r in rows)
     res = subprocess.run([tool], input=inp.encode("utf-8"), capture_output=True, check=True)
     lines = res.stdout.decode("utf-8").splitlines()
@@ -257,17 +252,15 @@ def main():
     ap.add_argument("--out", default=OUT)
     args = ap.parse_args()
 
-    torch.set_num_threads(1)
-    torch.manual_seed(SEED)
-    np.random.seed(SEED)
+    seed_all(SEED)
     rng = random.Random(SEED)
 
-    syms, diseases = dept.load_kg()
+    syms, diseases = load_kg()
     kgsym = {d["id"]: dict(d.get("symptoms") or {}) for d in diseases}
     with tempfile.TemporaryDirectory() as tmp:
         rd, ft = go_tool(tmp, "triage/cmd/rankerdata"), go_tool(tmp, "triage/cmd/featurize")
         log("reading the diagnosis records through triage/cmd/rankerdata")
-        res = subprocess.run([rd, "--data", dept.data_dir()], capture_output=True, check=True, cwd=ROOT)
+        res = subprocess.run([rd, "--data", data_dir()], capture_output=True, check=True, cwd=ROOT)
         lines = res.stdout.decode("utf-8").splitlines()
         lay = Layout(json.loads(lines[0]))
         records = [json.loads(l) for l in lines[1:]]
@@ -295,7 +288,7 @@ def main():
     for ep in range(args.epochs):
         model.train()
         perm = torch.randperm(len(train), generator=g)
-        prog = dept.Progress(f"epoch {ep + 1}/{args.epochs}", len(train), "rows")
+        prog = Progress(f"epoch {ep + 1}/{args.epochs}", len(train), "rows")
         for i in range(0, len(train), 256):
             b = perm[i:i + 256].tolist()
             rows = [train[j] for j in b]
@@ -328,22 +321,11 @@ def main():
     metrics["args"]["out"] = os.path.relpath(args.out, ROOT)
     log("final", json.dumps({k: metrics[k] for k in ("val", "kg_synthetic_test", "best_epoch")}))
 
-    os.makedirs(args.out, exist_ok=True)
-    onnx_path = os.path.join(args.out, "model.onnx")
-    torch.onnx.export(model, torch.zeros(1, lay.dim), onnx_path, input_names=["features"], output_names=["probs", "ask"],
-                      dynamic_axes={"features": {0: "N"}, "probs": {0: "N"}, "ask": {0: "N"}}, opset_version=13)
-    with open(os.path.join(args.out, "config.yaml"), "w", encoding="utf-8") as f:
-        f.write("# triage-disease: disease ranker over the department classifier's features (triage.Featurizer);\n"
-                "# probs = P(KG disease), ask = P(symptom would be reported | evidence). See ../MODEL_CARD.md.\n")
-        f.write("name: triage-disease\nmax_batch_size: 64\ninputs:\n")
-        f.write(f"  - {{name: features, datatype: FP32, shape: [{lay.dim}]}}\noutputs:\n")
-        f.write(f"  - {{name: probs, datatype: FP32, shape: [{len(labels)}]}}\n")
-        f.write(f"  - {{name: ask, datatype: FP32, shape: [{lay.S}]}}\n")
-        f.write("batching:\n  max_queue_delay: 250us\n  preferred_batch_sizes: [8, 16, 32, 64]\n"
-                "  max_queue_size: 4096\n  default_timeout: 2s\ninstances: 1\nintra_op_threads: 1\n")
-        f.write("labels: [" + ", ".join(f'"{c}"' for c in labels) + "]\n")
-    with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(metrics, f, ensure_ascii=False, indent=1, sort_keys=True)
+    onnx_path = save_model(
+        model, args.out, lay.dim, [("probs", len(labels)), ("ask", lay.S)], "triage-disease",
+        "# triage-disease: disease ranker over the department classifier's features (triage.Featurizer);\n"
+        "# probs = P(KG disease), ask = P(symptom would be reported | evidence). See ../MODEL_CARD.md.\n",
+        labels, metrics)
 
     # Golden rows: synthetic texts only, each with a few answered symptoms
     # added the way benchmark rows are composed.
@@ -356,11 +338,10 @@ def main():
                 st[k] = grng.choice(["present", "absent"])
         r["state"], r["gx"] = st, lay.compose(r["x"], st)
     p, a = predict(model, [r["gx"] for r in gold], lay.dim)
-    with open(os.path.join(ROOT, "triage", "testdata", "disease_golden.jsonl"), "w", encoding="utf-8") as f:
-        for r, pi, ai in zip(gold, p, a):
-            f.write(json.dumps({"text": r["text"], "state": r["state"], "x": r["gx"], "disease": r["disease"],
-                                "probs": [round(float(v), 6) for v in pi], "ask": [round(float(v), 6) for v in ai]},
-                               ensure_ascii=False, sort_keys=True) + "\n")
+    write_golden("disease_golden.jsonl", [
+        {"text": r["text"], "state": r["state"], "x": r["gx"], "disease": r["disease"],
+         "probs": [round(float(v), 6) for v in pi], "ask": [round(float(v), 6) for v in ai]}
+        for r, pi, ai in zip(gold, p, a)], sort_keys=True)
     log("wrote", onnx_path)
 
 

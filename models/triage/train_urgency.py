@@ -28,10 +28,8 @@ triage/testdata/urgency_golden.jsonl (features + torch probabilities the Go
 test compares against ONNX Runtime).
 """
 import argparse
-import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 
@@ -39,8 +37,11 @@ import numpy as np
 import torch
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import ROOT, Net, Progress, dense, featurize, load_kg  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "pylib"))
+from train import Net, dense  # noqa: E402
+from triage_common import ROOT, Progress, featurize, go_tool, load_kg, save_model, seed_all, write_golden  # noqa: E402
 
 SEED = 20241205
 LEVELS = ["self_care", "routine", "urgent", "emergency"]
@@ -299,17 +300,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "triage-urgency", "1"))
     args = ap.parse_args()
 
-    torch.set_num_threads(1)
-    torch.manual_seed(SEED)
-    np.random.seed(SEED)
+    seed_all(SEED)
     syms, diseases = load_kg()
     flags = yaml.safe_load(open(os.path.join(ROOT, "knowledge", "kg", "red_flags.yaml"), encoding="utf-8"))
     train = synth(random.Random(SEED), syms, diseases, flags, args.per_flag, args.per_disease, "synthesize train")
     val = synth(random.Random(SEED + 1), syms, diseases, flags, 6, 2, "synthesize val")
     with tempfile.TemporaryDirectory() as tmp:
-        tool = os.path.join(tmp, "featurize")
-        subprocess.run(["go", "build", "-o", tool, "./triage/cmd/featurize"], cwd=ROOT, check=True)
-        dim = featurize(train + val, tool)
+        dim = featurize(train + val, go_tool(tmp, "triage/cmd/featurize"))
     counts = {l: sum(r["level"] == l for r in train) for l in LEVELS}
     print(f"dim={dim} train={len(train)} {counts} val={len(val)}")
 
@@ -342,28 +339,16 @@ def main():
                "features": dim, "seed": SEED}
     print("val:", metrics["val_synthetic"])
 
-    os.makedirs(args.out, exist_ok=True)
-    onnx_path = os.path.join(args.out, "model.onnx")
-    torch.onnx.export(model, torch.zeros(1, dim), onnx_path, input_names=["features"], output_names=["probs"],
-                      dynamic_axes={"features": {0: "N"}, "probs": {0: "N"}}, opset_version=13)
-    with open(os.path.join(args.out, "config.yaml"), "w", encoding="utf-8") as f:
-        f.write("# triage-urgency: urgency level classifier over the triage features (triage.Featurizer);\n"
-                "# it may only raise the red-flag rules' level (see models/triage-urgency/MODEL_CARD.md).\n")
-        f.write("name: triage-urgency\nmax_batch_size: 64\ninputs:\n")
-        f.write(f"  - {{name: features, datatype: FP32, shape: [{dim}]}}\noutputs:\n")
-        f.write(f"  - {{name: probs, datatype: FP32, shape: [{len(LEVELS)}]}}\n")
-        f.write("batching:\n  max_queue_delay: 250us\n  preferred_batch_sizes: [8, 16, 32, 64]\n"
-                "  max_queue_size: 4096\n  default_timeout: 2s\ninstances: 1\nintra_op_threads: 1\n")
-        f.write("labels: [" + ", ".join(f'"{c}"' for c in LEVELS) + "]\n")
-    with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(metrics, f, ensure_ascii=False, indent=1, sort_keys=True)
+    onnx_path = save_model(
+        model, args.out, dim, [("probs", len(LEVELS))], "triage-urgency",
+        "# triage-urgency: urgency level classifier over the triage features (triage.Featurizer);\n"
+        "# it may only raise the red-flag rules' level (see models/triage-urgency/MODEL_CARD.md).\n",
+        LEVELS, metrics)
     gold = val[:: max(1, len(val) // 40)][:40]
     with torch.no_grad():
         probs = model(torch.from_numpy(dense(gold, dim))).numpy()
-    with open(os.path.join(ROOT, "triage", "testdata", "urgency_golden.jsonl"), "w", encoding="utf-8") as f:
-        for r, p in zip(gold, probs):
-            f.write(json.dumps({"text": r["text"], "x": r["x"], "level": r["level"],
-                                "probs": [round(float(v), 6) for v in p]}, ensure_ascii=False) + "\n")
+    write_golden("urgency_golden.jsonl", [{"text": r["text"], "x": r["x"], "level": r["level"],
+                                           "probs": [round(float(v), 6) for v in p]} for r, p in zip(gold, probs)])
     print("wrote", onnx_path)
 
 
