@@ -91,8 +91,10 @@ var Classes = []string{auth.ScopeTriage, auth.ScopeImaging, auth.ScopeKnowledge,
 //
 //   - triage: 4 per CPU: a request is ~0.5 ms of CPU, so 8 running + 8
 //     waiting on 2 CPUs is a few ms of queue at the most.
-//   - imaging: 1 per CPU (at least 2): a CNN run keeps a CPU busy for
-//     tens of ms, and each request holds a decoded image (up to 40 MP).
+//   - imaging: 4 per CPU (at least 8): its CNNs batch (preferred batches
+//     of 16–64), so requests in flight are what makes batches; each holds
+//     a decoded image (up to 40 MP, ~120 MB) while it runs — waiters have
+//     not read their body yet — so 8 on 2 CPUs bound that to ~1 GB.
 //   - knowledge: 8 per CPU (at least 16): searches are short.
 //   - inference (/v2): 8 per CPU (at least 16): its throughput comes from
 //     batching (preferred batches of 16–64 rows), which needs requests in
@@ -101,7 +103,7 @@ func DefaultMaxInFlight(procs int) map[string]int {
 	procs = max(procs, 1)
 	return map[string]int{
 		auth.ScopeTriage:    4 * procs,
-		auth.ScopeImaging:   max(2, procs),
+		auth.ScopeImaging:   max(8, 4*procs),
 		auth.ScopeKnowledge: max(16, 8*procs),
 		auth.ScopeInference: max(16, 8*procs),
 	}
