@@ -247,8 +247,8 @@ func (m *model) run(s *session, live []*pending) {
 	if err != nil && len(live) > 1 {
 		for _, p := range live {
 			if err := p.ctx.Err(); err != nil {
-				p.done <- result{err: err}
 				m.metrics.requests.WithLabelValues(m.name, "cancelled").Inc()
+				p.done <- result{err: err}
 				continue
 			}
 			m.run(s, []*pending{p})
@@ -257,17 +257,20 @@ func (m *model) run(s *session, live []*pending) {
 	}
 	if err != nil {
 		err = fmt.Errorf("%w: %s: %v", ErrUnavailable, m.name, err)
+		// Count before answering, so a client that reads /metrics right
+		// after its response sees its own request.
+		m.metrics.requests.WithLabelValues(m.name, "error").Add(float64(len(live)))
 		for _, p := range live {
 			p.done <- result{err: err}
 		}
-		m.metrics.requests.WithLabelValues(m.name, "error").Add(float64(len(live)))
 		return
 	}
 	if len(live) == 1 {
-		live[0].done <- result{outputs: outputs}
 		m.metrics.requests.WithLabelValues(m.name, "ok").Inc()
+		live[0].done <- result{outputs: outputs}
 		return
 	}
+	m.metrics.requests.WithLabelValues(m.name, "ok").Add(float64(len(live)))
 	var at int64
 	for _, p := range live {
 		mine := make([]Tensor, len(outputs))
@@ -277,7 +280,6 @@ func (m *model) run(s *session, live []*pending) {
 		at += p.rows
 		p.done <- result{outputs: mine}
 	}
-	m.metrics.requests.WithLabelValues(m.name, "ok").Add(float64(len(live)))
 }
 
 func (m *model) joinInputs(live []*pending, rows int64) ([]Tensor, error) {
