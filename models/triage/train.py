@@ -261,7 +261,7 @@ def main():
         model, args.out, dim, [("probs", len(labels))], "triage-department",
         "# triage-department: department classifier over KG symptom indicators + hashed\n"
         "# character n-grams (see models/triage/MODEL_CARD.md; features from triage.Featurizer).\n",
-        labels, metrics, queue_delay="1ms")
+        labels, metrics, queue_delay="250us")
 
     # Golden rows for the Go tests: synthetic texts only (no shared data
     # in the repository), the exact indices used here and torch's output.
