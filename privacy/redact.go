@@ -57,8 +57,17 @@ func Redact(s string) string {
 	// The shortest number redacted (a landline) has 10 digits; most
 	// complaints have a temperature and a duration at most.
 	if digits(s) >= 10 {
-		for _, r := range digitRules {
-			s = replaceDigits(s, r.re, r.with)
+		// Matches do not overlap, so a skipped match (glued to a longer
+		// number) can hide one that starts inside it; repeat until nothing
+		// changes so that Redact is idempotent (found by FuzzRedact).
+		for range 8 {
+			before := s
+			for _, r := range digitRules {
+				s = replaceDigits(s, r.re, r.with)
+			}
+			if s == before {
+				break
+			}
 		}
 	}
 	return redactNames(s)
