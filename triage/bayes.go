@@ -90,13 +90,15 @@ func newBayes(kg *knowledge.KG) *bayes {
 // vague word gets from a listed specific finding, else the leak.
 func (b *bayes) like(i int, sym string) float64 {
 	if f, ok := b.diseases[i].Symptoms[sym]; ok {
-		return math.Min(maxFreq, math.Max(minFreq, f))
+		return clampFreq(f)
 	}
 	if f, ok := b.vague[i][sym]; ok {
-		return math.Min(maxFreq, math.Max(minFreq, f))
+		return clampFreq(f)
 	}
 	return leak
 }
+
+func clampFreq(f float64) float64 { return math.Min(maxFreq, math.Max(minFreq, f)) }
 
 // scored is one disease with its normalised posterior.
 type scored struct {

@@ -31,8 +31,16 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 	if e.model != nil || e.ranker != nil || e.urgency != nil {
 		feats = e.caseFeatures(req.Text, c)
 	}
-	// The ranker runs beside the other models (its batcher queue is its
-	// own), so it adds little to the request's latency.
+	// The three models run side by side (each batcher queue is its own):
+	// a request waits for the slowest, not for their sum.
+	deptCh := make(chan deptResult, 1)
+	needDept := e.model != nil && (!noSymptom || e.opts.ClassifyWithoutSymptoms)
+	if needDept {
+		go func() {
+			probs, err := e.model.predict(ctx, feats)
+			deptCh <- deptResult{probs, err}
+		}()
+	}
 	rankCh := make(chan rankResult, 1)
 	if !noSymptom {
 		go func() {
@@ -62,12 +70,12 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 		return resp, nil
 	}
 	var model map[string]float64
-	if e.model != nil {
-		var err error
-		model, err = e.model.predict(ctx, feats)
-		if err != nil {
-			return nil, fmt.Errorf("triage: %w", err)
+	if needDept {
+		dr := <-deptCh
+		if dr.err != nil {
+			return nil, fmt.Errorf("triage: %w", dr.err)
 		}
+		model = dr.probs
 		resp.Models = append(resp.Models, ModelRef{Name: e.model.name, Version: e.model.version})
 	}
 	if ranked != nil {
@@ -120,4 +128,10 @@ func (e *Engine) differential(c *patientCase, post []scored, topK int) []Disease
 		out = append(out, dd)
 	}
 	return out
+}
+
+// deptResult is the department classifier's answer, from its goroutine.
+type deptResult struct {
+	probs map[string]float64
+	err   error
 }

@@ -71,10 +71,25 @@ func (e *Engine) nextQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 	}
 	h0 := entropy(p)
 	syms := map[string]bool{}
-	for _, s := range cand {
-		for id := range e.nb.diseases[s.idx].Symptoms {
+	// known: symptoms some candidate's likelihood depends on. For any other
+	// symptom every candidate has the same (leak) likelihood, so an answer
+	// changes nothing and the gain is 0 without computing it; that skips
+	// most of the answerable-symptom head's suggestions cheaply.
+	// bySym holds, for each such symptom, the candidates whose likelihood
+	// is not the leak (what bayes.like returns), built once so the loop
+	// below does no map look-up per candidate and symptom.
+	bySym := map[string][]candLike{}
+	for i, s := range cand {
+		d := e.nb.diseases[s.idx]
+		for id, f := range d.Symptoms {
+			bySym[id] = append(bySym[id], newCandLike(i, clampFreq(f)))
 			if !c.asked[id] {
 				syms[id] = true
+			}
+		}
+		for id, f := range e.nb.vague[s.idx] {
+			if _, own := d.Symptoms[id]; !own {
+				bySym[id] = append(bySym[id], newCandLike(i, clampFreq(f)))
 			}
 		}
 	}
@@ -111,26 +126,63 @@ func (e *Engine) nextQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 	hd0 := entropy(pd)
 	yesD, noD := make([]float64, len(depIdx)), make([]float64, len(depIdx))
 	best, bestScore := "", minGain
-	yes, no := make([]float64, len(cand)), make([]float64, len(cand))
+	logP := make([]float64, len(cand))
+	var sumP, sumPLogP float64
+	for i, x := range p {
+		if x > 0 {
+			logP[i] = math.Log2(x)
+			sumP += x
+			sumPLogP += x * logP[i]
+		}
+	}
+	logLeak, logNotLeak := math.Log2(leak), math.Log2(1-leak)
 	for _, id := range ids {
 		sym, ok := e.kg.Symptom(id)
 		if !ok || sym.Question == "" {
 			continue
 		}
-		var py float64
-		clear(yesD)
-		clear(noD)
-		for i, s := range cand {
-			f := e.nb.like(s.idx, id)
-			yes[i], no[i] = p[i]*f, p[i]*(1-f)
-			yesD[dep[i]] += yes[i]
-			noD[dep[i]] += no[i]
-			py += yes[i]
+		likes := bySym[id]
+		if len(likes) == 0 {
+			if ro != nil && ro.ask != nil {
+				if j, ok := e.feat.symIndex[id]; ok {
+					if score := (askBase + float64(ro.ask[j])) * askGainFloor; score > bestScore+1e-12 {
+						best, bestScore = id, score
+					}
+				}
+			}
+			continue
 		}
+		// Every candidate outside likes answers with the leak, so the sums
+		// over them come from the precomputed totals (sumP, sumPLogP); only
+		// the few candidates with their own likelihood cost a term each.
+		var inP, inPLogP, pyIn, sYes, sNo float64
+		for d := range yesD {
+			yesD[d], noD[d] = leak*pd[d], (1-leak)*pd[d]
+		}
+		for _, l := range likes {
+			pi := p[l.i]
+			if pi <= 0 {
+				continue
+			}
+			y, n := pi*l.f, pi*(1-l.f)
+			inP += pi
+			inPLogP += pi * logP[l.i]
+			pyIn += y
+			sYes += y * (logP[l.i] + l.logF)
+			sNo += n * (logP[l.i] + l.logNotF)
+			yesD[dep[l.i]] += y - leak*pi
+			noD[dep[l.i]] += n - (1-leak)*pi
+		}
+		restP, restPLogP := sumP-inP, sumPLogP-inPLogP
+		py := leak*restP + pyIn
 		if py <= 0 || py >= 1 {
 			continue
 		}
-		score := h0 - py*scaledEntropy(yes, py) - (1-py)*scaledEntropy(no, 1-py)
+		sYes += leak * (restPLogP + logLeak*restP)
+		sNo += (1 - leak) * (restPLogP + logNotLeak*restP)
+		hYes := math.Log2(py) - sYes/py
+		hNo := math.Log2(1-py) - sNo/(1-py)
+		score := h0 - py*hYes - (1-py)*hNo
 		score += departmentGainWeight * (hd0 - py*scaledEntropy(yesD, py) - (1-py)*scaledEntropy(noD, 1-py))
 		if ro != nil && ro.ask != nil {
 			if j, ok := e.feat.symIndex[id]; ok {
@@ -238,4 +290,15 @@ func entropy(p []float64) float64 {
 		}
 	}
 	return h
+}
+
+// candLike is one candidate's likelihood of a symptom, as bayes.like gives
+// it, with the logarithms the information gain needs.
+type candLike struct {
+	i                int
+	f, logF, logNotF float64
+}
+
+func newCandLike(i int, f float64) candLike {
+	return candLike{i: i, f: f, logF: math.Log2(f), logNotF: math.Log2(1 - f)}
 }
