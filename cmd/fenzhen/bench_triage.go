@@ -34,6 +34,9 @@ var triageSentences = []client.TriageRequest{
 // benchTriage serves the full stack in-process and drives POST /v1/triage.
 func benchTriage(ctx context.Context, concurrency int, d time.Duration) ([]bench.Stats, error) {
 	cfg := api.DefaultConfig()
+	if err := cfg.FromEnv(); err != nil { // FENZHEN_MAX_IN_FLIGHT and friends apply here too
+		return nil, err
+	}
 	srv, cleanup, err := buildServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return nil, err
