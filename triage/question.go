@@ -69,15 +69,22 @@ func (e *Engine) nextQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 	for i, s := range cand {
 		p[i] = s.prob / z
 	}
-	h0 := entropy(p)
+	logP := make([]float64, len(cand))
+	var sumP, sumPLogP float64
+	for i, x := range p {
+		if x > 0 {
+			logP[i] = math.Log2(x)
+			sumP += x
+			sumPLogP += x * logP[i]
+		}
+	}
+	h0 := -sumPLogP // entropy(p)
 	syms := map[string]bool{}
-	// known: symptoms some candidate's likelihood depends on. For any other
-	// symptom every candidate has the same (leak) likelihood, so an answer
-	// changes nothing and the gain is 0 without computing it; that skips
-	// most of the answerable-symptom head's suggestions cheaply.
-	// bySym holds, for each such symptom, the candidates whose likelihood
-	// is not the leak (what bayes.like returns), built once so the loop
-	// below does no map look-up per candidate and symptom.
+	// bySym holds, for each symptom, the candidates whose likelihood is not
+	// the leak (what bayes.like returns), built once so the loop below does
+	// no map look-up per candidate and symptom. A symptom absent from it
+	// has the leak likelihood everywhere: an answer changes nothing and its
+	// gain is 0 without computing it.
 	bySym := map[string][]candLike{}
 	for i, s := range cand {
 		d := e.nb.diseases[s.idx]
@@ -126,15 +133,6 @@ func (e *Engine) nextQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 	hd0 := entropy(pd)
 	yesD, noD := make([]float64, len(depIdx)), make([]float64, len(depIdx))
 	best, bestScore := "", minGain
-	logP := make([]float64, len(cand))
-	var sumP, sumPLogP float64
-	for i, x := range p {
-		if x > 0 {
-			logP[i] = math.Log2(x)
-			sumP += x
-			sumPLogP += x * logP[i]
-		}
-	}
 	logLeak, logNotLeak := math.Log2(leak), math.Log2(1-leak)
 	for _, id := range ids {
 		sym, ok := e.kg.Symptom(id)
