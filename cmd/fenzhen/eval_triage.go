@@ -216,3 +216,98 @@ func evalInterview(args []string) error {
 	}
 	return nil
 }
+
+func init() {
+	evalTargets["urgency"] = evalUrgency
+	evalTargets["diagnosis"] = evalDiagnosis
+}
+
+// evalStack initialises ONNX Runtime and builds the in-process server.
+func evalStack(models, ortLib string) (*eval.Stack, error) {
+	if err := inference.InitRuntime(ortLib); err != nil {
+		return nil, err
+	}
+	return eval.NewStack(models, triage.Options{})
+}
+
+func evalUrgency(args []string) error {
+	fs := newFlagSet("eval urgency", "Send urgency vignettes (level<TAB>age<TAB>sex<TAB>text) through POST /v1/triage and print level\naccuracy, emergency recall and precision, the answered emergency share, under- and over-triage\nand the confusion matrix. --verbose also lists the wrong answers by file line (never the text,\nso sealed hold-out files can be run without being read).",
+		"  fenzhen eval urgency --file triage/testdata/urgency_vignettes.tsv\n  fenzhen eval urgency --file triage/testdata/holdout/urgency_holdout5.tsv")
+	var files multiFlag
+	fs.Var(&files, "file", "vignette file (repeatable)")
+	verbose := fs.Bool("verbose", false, "list wrong answers by file line")
+	models := fs.String("models", "models", "model repository folder")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("give at least one --file")
+	}
+	st, err := evalStack(*models, *ortLib)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, f := range files {
+		cases, err := eval.ReadUrgencyFile(f)
+		if err != nil {
+			return err
+		}
+		res, err := eval.Urgency(context.Background(), st, f, cases)
+		if err != nil {
+			return err
+		}
+		res.Print(os.Stdout)
+		if *verbose {
+			for _, w := range res.Wrong {
+				fmt.Println("  wrong:", w)
+			}
+		}
+	}
+	return nil
+}
+
+func evalDiagnosis(args []string) error {
+	fs := newFlagSet("eval diagnosis", "Send diagnosis vignettes (expected<TAB>also_accept<TAB>age<TAB>sex<TAB>text) through POST\n/v1/triage and print top-1/top-3 of the differential, how many diagnoses the KG lacks, and how\nmany answers put a child-only disease in an adult's top 5 (or the reverse for infants).",
+		"  fenzhen eval diagnosis --file triage/testdata/holdout/diagnosis_dev.tsv --verbose")
+	var files multiFlag
+	fs.Var(&files, "file", "vignette file (repeatable)")
+	verbose := fs.Bool("verbose", false, "list wrong answers (file line, expected → top-1)")
+	models := fs.String("models", "models", "model repository folder")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("give at least one --file")
+	}
+	st, err := evalStack(*models, *ortLib)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, f := range files {
+		cases, err := eval.ReadDiagnosisFile(f)
+		if err != nil {
+			return err
+		}
+		res, err := eval.Diagnosis(context.Background(), st, f, cases)
+		if err != nil {
+			return err
+		}
+		res.Print(os.Stdout)
+		if *verbose {
+			for _, w := range res.Wrong {
+				fmt.Println("  wrong:", w)
+			}
+		}
+	}
+	return nil
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
