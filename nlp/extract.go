@@ -36,7 +36,72 @@ type Mention struct {
 	Severity     string  `json:"severity"`
 	BodyPart     string  `json:"body_part"`
 	Fuzzy        bool    `json:"fuzzy,omitempty"`
+	// Context is "" for the patient's current complaint, else history,
+	// asked or other (see CtxHistory …): such a mention is not a finding now.
+	Context string `json:"context,omitempty"`
+	// Onset is "sudden" when the patient says so (突然胸痛).
+	Onset string `json:"onset,omitempty"`
+	// Side is left, right, both or one (一侧) when stated.
+	Side string `json:"side,omitempty"`
+	// Character describes a pain or discomfort (压榨样, 撕裂样, 绞痛 …).
+	Character string `json:"character,omitempty"`
+	// RadiatesTo is the body part a pain spreads to (疼到左肩 → shoulder).
+	RadiatesTo string `json:"radiates_to,omitempty"`
+	// Extent is "widespread" for 一大片, 大面积, 全身.
+	Extent string `json:"extent,omitempty"`
+	// DurationText is the patient's own words for the duration or onset
+	// time (3天, 半年多, 今天早上), as a record must quote them.
+	DurationText string `json:"duration_text,omitempty"`
+	// Cues are the spans of the words that gave the attributes above
+	// (the 突然 of an onset, the 疼到左肩 of a radiation), for evidence.
+	Cues []Span `json:"-"`
 }
+
+// Span is a stretch of the original text, in runes.
+type Span struct {
+	Text  string `json:"text"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+}
+
+// Span returns the mention's own span.
+func (m *Mention) Span() Span { return Span{Text: m.Text, Start: m.Start, End: m.End} }
+
+// Now reports a finding of the patient's current complaint.
+func (m *Mention) Now() bool { return m.Context == CtxCurrent }
+
+// Term is a named disease, drug, check or body part found in the text.
+type Term struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Text    string `json:"text"`
+	Start   int    `json:"start"`
+	End     int    `json:"end"`
+	State   string `json:"state"`
+	Context string `json:"context,omitempty"`
+	// Value is a number quoted right after a check (甲胎蛋白43 → "43").
+	Value string `json:"value,omitempty"`
+}
+
+// Span returns the term's span.
+func (t *Term) Span() Span { return Span{Text: t.Text, Start: t.Start, End: t.End} }
+
+// Vital is a measured value the patient quotes.
+type Vital struct {
+	// Kind is bp, glucose, heart_rate, spo2 or resp_rate.
+	Kind string `json:"kind"`
+	// Value is systolic pressure for bp (Value2 diastolic, 0 when not
+	// given), mmol/L for glucose, beats or breaths per minute, % for SpO2.
+	Value   float64 `json:"value"`
+	Value2  float64 `json:"value2,omitempty"`
+	Text    string  `json:"text"`
+	Start   int     `json:"start"`
+	End     int     `json:"end"`
+	Context string  `json:"context,omitempty"`
+}
+
+// Span returns the vital's span.
+func (v *Vital) Span() Span { return Span{Text: v.Text, Start: v.Start, End: v.End} }
 
 // Patient holds hints about who the patient is. AgeYears is -1 when no
 // age was stated; AgeGroup is infant, child, adult, elderly or "".
@@ -46,20 +111,40 @@ type Patient struct {
 	Sex            string  `json:"sex"`
 	Pregnant       bool    `json:"pregnant"`
 	GestationWeeks int     `json:"gestation_weeks"`
+	// Postpartum: the patient has just given birth (产后, 坐月子).
+	Postpartum bool `json:"postpartum,omitempty"`
+	// Reporter is 本人 when the patient writes, 家属 when a relative does,
+	// "" when the text does not tell.
+	Reporter string `json:"reporter,omitempty"`
+	// Spans of the words each hint was read from (age, sex, pregnancy).
+	AgeSpan  *Span `json:"-"`
+	SexSpan  *Span `json:"-"`
+	PregSpan *Span `json:"-"`
 }
 
 // Result of Extract.
 type Result struct {
 	Symptoms     []Mention `json:"symptoms"`
 	TemperatureC float64   `json:"temperature_c"`
-	Patient      Patient   `json:"patient"`
+	// TempSpan is where the highest temperature was read.
+	TempSpan  *Span   `json:"-"`
+	Patient   Patient `json:"patient"`
+	Diseases  []Term  `json:"diseases,omitempty"`
+	Drugs     []Term  `json:"drugs,omitempty"`
+	Checks    []Term  `json:"checks,omitempty"`
+	BodyParts []Term  `json:"body_parts,omitempty"`
+	Vitals    []Vital `json:"vitals,omitempty"`
 }
 
-// Evidence folds mentions into one state per symptom id; a symptom
-// mentioned as present anywhere is present.
+// Evidence folds the current mentions into one state per symptom id; a
+// symptom mentioned as present anywhere is present. Mentions in the
+// history, asked about or about someone else are left out.
 func (r Result) Evidence() map[string]string {
 	ev := make(map[string]string, len(r.Symptoms))
 	for _, m := range r.Symptoms {
+		if m.Context != CtxCurrent {
+			continue
+		}
 		if ev[m.ID] != Present {
 			ev[m.ID] = m.State
 		}
@@ -82,6 +167,9 @@ const (
 	kSeverity
 	kPatient
 	kRelTime
+	kDisease
+	kDrug
+	kCheck
 	// Token-only kinds.
 	kQuantity
 	kBoundary
@@ -108,6 +196,9 @@ type Extractor struct {
 	symEntry map[string]int // symptom id → an entry naming it
 	fuzzy    *knowledge.Index
 	maxRunes int
+	// cues is the trie of context and attribute cues (scope.go).
+	cues       *trie
+	cueEntries []cueEntry
 }
 
 // Option configures an Extractor.
@@ -246,6 +337,8 @@ func NewExtractor(kg *knowledge.KG, opts ...Option) (*Extractor, error) {
 			return nil, fmt.Errorf("new extractor: %w", err)
 		}
 	}
+	x.addTerms(kg)
+	x.buildCues()
 	x.symEntry = make(map[string]int, len(syms))
 	for k, en := range x.entries {
 		if _, ok := x.symEntry[en.id]; en.kind == kSymptom && !ok {
@@ -349,6 +442,7 @@ type token struct {
 	q          quantity
 	clause     int
 	hard       bool // boundary: ends the clause
+	pattern    bool // a pattern finding (patterns.go): negated only right before it
 }
 
 // Extract analyses text. It never fails: empty or unusable text gives an
@@ -371,8 +465,13 @@ func (x *Extractor) Extract(text string) Result {
 	if x.fuzzy != nil {
 		toks = x.fuzzyFill(norm, toks)
 	}
-	ms := x.mentions(norm, orig, toks, &res)
-	res.Symptoms = ms
+	toks = x.innerSymptoms(norm, toks)
+	clauseOf := clauses(norm, toks)
+	if pt := x.matchPatterns(norm, toks, clauseOf); len(pt) > 0 {
+		toks = mergeTokens(toks, pt)
+	}
+	cues := x.scanCues(norm, toks, clauseOf)
+	x.mentions(norm, orig, toks, cues, &res)
 	return res
 }
 
@@ -423,6 +522,12 @@ func (x *Extractor) quantityContext(text []rune, toks []token, i int) int {
 	}
 	if i >= 2 && hasPrefix(text, i-2, "今年") {
 		return ctxPerson
+	}
+	// 生完孩子半个月 is time since the delivery, not the baby's age.
+	for _, w := range []string{"生完孩子", "生孩子", "生完宝宝", "生完", "产后", "剖腹产", "剖宫产", "顺产"} {
+		if k := len([]rune(w)); i >= k && hasPrefix(text, i-k, w) {
+			return ctxNone
+		}
 	}
 	for _, w := range []string{"出生", "生下来", "出生后", "生了"} {
 		if k := len([]rune(w)); i >= k && hasPrefix(text, i-k, w) {

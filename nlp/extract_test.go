@@ -2,6 +2,7 @@ package nlp
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -184,6 +185,39 @@ func attr(r Result, k string) string {
 		return strconv.Itoa(p.GestationWeeks)
 	case "temp":
 		return strconv.FormatFloat(r.TemperatureC, 'f', -1, 64)
+	case "reporter":
+		return p.Reporter
+	case "postpartum":
+		if p.Postpartum {
+			return "1"
+		}
+		return "0"
+	}
+	if kind, id, ok := strings.Cut(k, ":"); ok && (kind == "dz" || kind == "drug" || kind == "check") {
+		list := r.Diseases
+		if kind == "drug" {
+			list = r.Drugs
+		} else if kind == "check" {
+			list = r.Checks
+		}
+		for _, d := range list {
+			if d.ID == id {
+				return d.State + "/" + cmp.Or(d.Context, "current")
+			}
+		}
+		return ""
+	}
+	if kind, id, ok := strings.Cut(k, ":"); ok && kind == "vital" {
+		for _, v := range r.Vitals {
+			if v.Kind == id {
+				out := strconv.FormatFloat(v.Value, 'f', -1, 64)
+				if v.Value2 != 0 {
+					out += "/" + strconv.FormatFloat(v.Value2, 'f', -1, 64)
+				}
+				return out
+			}
+		}
+		return ""
 	}
 	kind, id, _ := strings.Cut(k, ":")
 	for _, m := range r.Symptoms {
@@ -201,6 +235,16 @@ func attr(r Result, k string) string {
 			}
 		case "part":
 			return m.BodyPart
+		case "ctx":
+			return m.Context
+		case "onset":
+			return m.Onset
+		case "side":
+			return m.Side
+		case "char":
+			return m.Character
+		case "rad":
+			return m.RadiatesTo
 		}
 	}
 	return ""

@@ -37,19 +37,41 @@ type mstate struct {
 	sev       string
 	sevDist   int
 	part      string
+	ctx       string
+	onset     string
+	side      string
+	char      string
+	radiates  string
+	extent    string
+	durText   string
+	cues      []Span
 }
 
-// mentions resolves negation, duration, severity, body part, temperature
-// and patient hints over the token stream.
-func (x *Extractor) mentions(text, orig []rune, toks []token, res *Result) []Mention {
+// patientHint is a patient cue waiting for its clause's context: a
+// relative named in a clause about someone else's illness (我妈得过乳腺癌)
+// says nothing of the patient.
+type patientHint struct {
+	cue    patientCue
+	clause int
+	span   Span
+	sex    string // from a sex-telling body part
+}
+
+// mentions resolves negation, context, duration, severity, body part,
+// temperature and patient hints over the token stream and the cues, and
+// fills res.
+func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *Result) {
+	scopes := newScopes(cues)
 	var ms []mstate
+	var hints []patientHint
+	var terms []termState
 	neg, except := false, false
-	clauseStart := 0 // index into ms of the first mention of the clause/segment
 	lastBreak := 0
+	span := func(t token) Span { return Span{Text: string(orig[t.start:t.end]), Start: t.start, End: t.end} }
 	for i, t := range toks {
 		if t.kind == kBoundary {
 			neg, except = false, false
-			clauseStart, lastBreak = len(ms), len(ms)
+			lastBreak = len(ms)
 			continue
 		}
 		var e entry
@@ -88,20 +110,30 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, res *Result) []Men
 			except = false
 		case kSymptom:
 			st := Present
+			if neg && !except && !t.pattern {
+				st = Absent
+			}
+			ctx := scopes.at(t.start, t.clause)
+			ms = append(ms, mstate{tok: i, state: st, protected: except, sevDist: math.MaxInt, ctx: ctx})
+			if st == Present {
+				hints = append(hints, patientHint{cue: e.patient, clause: t.clause, span: span(t)})
+				if sym, ok := x.kg.Symptom(e.id); ok {
+					hints = append(hints, patientHint{clause: t.clause, span: span(t), sex: partSex[sym.BodyPart]})
+				}
+			}
+		case kDisease, kDrug, kCheck:
+			st := Present
 			if neg && !except {
 				st = Absent
 			}
-			ms = append(ms, mstate{tok: i, state: st, protected: except, sevDist: math.MaxInt})
-			if st == Present {
-				applyPatient(&res.Patient, e.patient)
-				if sym, ok := x.kg.Symptom(e.id); ok && res.Patient.Sex == "" {
-					res.Patient.Sex = partSex[sym.BodyPart]
-				}
+			ctx := scopes.atTerm(t.start, t.clause)
+			if ctx == CtxCurrent {
+				ctx = scopes.after(t.end, t.clause)
 			}
+			terms = append(terms, termState{tok: i, state: st, ctx: ctx})
 		case kBodyPart:
-			if sx := partSex[e.id]; sx != "" && res.Patient.Sex == "" {
-				res.Patient.Sex = sx
-			}
+			hints = append(hints, patientHint{clause: t.clause, span: span(t), sex: partSex[e.id]})
+			terms = append(terms, termState{tok: i, state: Present, ctx: scopes.at(t.start, t.clause)})
 		case kSeverity:
 			if text[t.start] == '还' { // 还有点 also ends a negation
 				neg, except = false, false
@@ -111,29 +143,56 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, res *Result) []Men
 			if neg && e.patient.pregnant {
 				continue // 没有怀孕
 			}
-			applyPatient(&res.Patient, e.patient)
+			hints = append(hints, patientHint{cue: e.patient, clause: t.clause, span: span(t)})
 		case kQuantity:
 			switch t.q.kind {
 			case qTemperature:
-				res.TemperatureC = math.Max(res.TemperatureC, t.q.value)
+				if scopes.at(t.start, t.clause) == CtxCurrent && t.q.value > res.TemperatureC {
+					res.TemperatureC = t.q.value
+					sp := span(t)
+					res.TempSpan = &sp
+				}
 			case qAge:
-				if res.Patient.AgeYears < 0 {
+				if !scopes.other[t.clause] && res.Patient.AgeYears < 0 {
 					res.Patient.AgeYears = math.Round(t.q.value*100) / 100
+					sp := span(t)
+					res.Patient.AgeSpan = &sp
 				}
 			case qGestation:
-				res.Patient.Pregnant = true
-				res.Patient.Sex = "female"
-				if res.Patient.GestationWeeks == 0 {
-					res.Patient.GestationWeeks = int(math.Round(t.q.value))
+				if !scopes.other[t.clause] {
+					res.Patient.Pregnant = true
+					res.Patient.Sex = "female"
+					sp := span(t)
+					if res.Patient.PregSpan == nil {
+						res.Patient.PregSpan = &sp
+					}
+					if res.Patient.SexSpan == nil {
+						res.Patient.SexSpan = &sp
+					}
+					if res.Patient.GestationWeeks == 0 {
+						res.Patient.GestationWeeks = int(math.Round(t.q.value))
+					}
 				}
 			}
 		}
-		_ = clauseStart
 	}
-	x.addFeverFromTemperature(text, toks, &ms)
-	x.attachDurations(toks, ms)
+	for _, h := range hints {
+		if scopes.other[h.clause] {
+			continue
+		}
+		applyPatient(&res.Patient, h.cue, h.span)
+		if h.sex != "" && res.Patient.Sex == "" {
+			res.Patient.Sex = h.sex
+			sp := h.span
+			res.Patient.SexSpan = &sp
+		}
+	}
+	x.addFeverFromTemperature(text, toks, &ms, scopes)
+	x.attachDurations(orig, toks, ms)
 	x.attachSeverity(text, toks, ms)
 	x.attachBodyParts(text, toks, ms)
+	x.attachCues(orig, toks, ms, cues)
+	x.readPatient(orig, cues, scopes, &res.Patient)
 	finishPatient(&res.Patient)
 
 	out := make([]Mention, 0, len(ms))
@@ -161,9 +220,73 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, res *Result) []Men
 		out = append(out, Mention{
 			ID: s.ID, Name: s.Name, Text: string(orig[t.start:t.end]), Start: t.start, End: t.end,
 			State: m.state, DurationDays: m.days, Severity: sev, BodyPart: part, Fuzzy: t.kind == kHead,
+			Context: m.ctx, Onset: m.onset, Side: m.side, Character: m.char, RadiatesTo: m.radiates, Extent: m.extent, Cues: m.cues,
+			DurationText: m.durText,
 		})
 	}
-	return out
+	res.Symptoms = out
+	x.termMentions(text, orig, toks, terms, res)
+	res.Vitals = readVitals(text, orig, cues, scopes)
+}
+
+// termState is a disease, drug, check or body part token with its state.
+type termState struct {
+	tok   int
+	state string
+	ctx   string
+}
+
+// termMentions turns term tokens into res.Diseases, Drugs, Checks and
+// BodyParts (one entry per id: the first current present one, else the first).
+func (x *Extractor) termMentions(text, orig []rune, toks []token, terms []termState, res *Result) {
+	for _, ts := range terms {
+		t := toks[ts.tok]
+		e := x.entries[t.entry]
+		tm := Term{ID: e.id, Text: string(orig[t.start:t.end]), Start: t.start, End: t.end, State: ts.state, Context: ts.ctx}
+		var list *[]Term
+		switch t.kind {
+		case kDisease:
+			d, ok := x.kg.Disease(e.id)
+			if !ok {
+				continue
+			}
+			tm.Name, list = d.Name, &res.Diseases
+		case kDrug:
+			d, ok := x.kg.Drug(e.id)
+			if !ok {
+				continue
+			}
+			tm.Name, list = d.Name, &res.Drugs
+		case kCheck:
+			c, ok := x.kg.Check(e.id)
+			if !ok {
+				continue
+			}
+			tm.Name, list = c.Name, &res.Checks
+			tm.Value = termValue(text, t.end)
+		case kBodyPart:
+			b, ok := x.kg.BodyPart(e.id)
+			if !ok {
+				continue
+			}
+			tm.Name, list = b.Name, &res.BodyParts
+		}
+		dup := false
+		for k := range *list {
+			if (*list)[k].ID == tm.ID {
+				dup = true
+				if (*list)[k].State != Present || (*list)[k].Context != CtxCurrent {
+					if tm.State == Present && tm.Context == CtxCurrent {
+						(*list)[k] = tm
+					}
+				}
+				break
+			}
+		}
+		if !dup {
+			*list = append(*list, tm)
+		}
+	}
 }
 
 func next(text []rune, i int) rune {
@@ -189,19 +312,27 @@ func (x *Extractor) postNegation(text []rune, toks []token, i int, ms []mstate, 
 // partSex: body parts that tell the patient's sex.
 var partSex = map[string]string{"scrotum": "male", "penis": "male", "vagina": "female"}
 
-func applyPatient(p *Patient, c patientCue) {
+func applyPatient(p *Patient, c patientCue, sp Span) {
 	if p.Sex == "" && c.sex != "" {
 		p.Sex = c.sex
+		p.SexSpan = &sp
 	}
 	if c.pregnant {
 		p.Pregnant = true
+		if p.PregSpan == nil {
+			p.PregSpan = &sp
+		}
 	}
 	if p.AgeGroup == "" && c.group != "" {
 		p.AgeGroup = c.group
+		if p.AgeSpan == nil {
+			p.AgeSpan = &sp
+		}
 	}
 	// A stated age (a quantity) always wins over one implied by a word.
 	if p.AgeYears < 0 && c.age > 0 {
 		p.AgeYears = c.age
+		p.AgeSpan = &sp
 	}
 }
 
@@ -227,7 +358,7 @@ func finishPatient(p *Patient) {
 }
 
 // addFeverFromTemperature: 最高39度 implies fever even without the word.
-func (x *Extractor) addFeverFromTemperature(text []rune, toks []token, ms *[]mstate) {
+func (x *Extractor) addFeverFromTemperature(text []rune, toks []token, ms *[]mstate, scopes *contextScopes) {
 	if x.feverID == "" {
 		return
 	}
@@ -254,7 +385,7 @@ func (x *Extractor) addFeverFromTemperature(text []rune, toks []token, ms *[]mst
 		}
 		toks[i].kind = kSymptom
 		toks[i].entry = fe
-		m := mstate{tok: i, state: Present, sevDist: math.MaxInt}
+		m := mstate{tok: i, state: Present, sevDist: math.MaxInt, ctx: scopes.at(t.start, t.clause)}
 		*ms = append(*ms, m)
 	}
 	// Keep mentions in text order.
@@ -301,18 +432,19 @@ func abs(a int) int {
 
 // attachDurations gives each mention the nearest duration of its clause;
 // a clause holding only a duration (发烧，两天了) serves the clause before.
-func (x *Extractor) attachDurations(toks []token, ms []mstate) {
+func (x *Extractor) attachDurations(orig []rune, toks []token, ms []mstate) {
 	type dur struct {
 		pos, clause int
 		days        float64
+		text        string
 	}
 	var ds []dur
 	for _, t := range toks {
 		switch {
 		case t.kind == kQuantity && t.q.kind == qDuration:
-			ds = append(ds, dur{t.start, t.clause, t.q.value})
+			ds = append(ds, dur{t.start, t.clause, t.q.value, string(orig[t.start:t.end])})
 		case t.kind == kRelTime:
-			ds = append(ds, dur{t.start, t.clause, x.entries[t.entry].days})
+			ds = append(ds, dur{t.start, t.clause, x.entries[t.entry].days, string(orig[t.start:t.end])})
 		}
 	}
 	if len(ds) == 0 {
@@ -324,7 +456,7 @@ func (x *Extractor) attachDurations(toks []token, ms []mstate) {
 	}
 	for k := range ms {
 		t := toks[ms[k].tok]
-		best, bestDist := -1.0, math.MaxInt
+		best, bestDist, bestText := -1.0, math.MaxInt, ""
 		for _, d := range ds {
 			c := d.clause
 			if c != t.clause && !(c == t.clause+1 && !hasMention[c]) {
@@ -335,11 +467,12 @@ func (x *Extractor) attachDurations(toks []token, ms []mstate) {
 				dist += 1000
 			}
 			if dist < bestDist {
-				best, bestDist = d.days, dist
+				best, bestDist, bestText = d.days, dist, d.text
 			}
 		}
 		if best > 0 {
 			ms[k].days = math.Round(best*1000) / 1000
+			ms[k].durText = bestText
 		}
 	}
 }

@@ -18,8 +18,8 @@ func isNumStart(r rune) bool {
 	return ok || r == '十' || r == '半' || r == '几' || r == '数' || r == '好'
 }
 
-// parseNumber reads an Arabic or Chinese number (up to the hundreds, with
-// 半/几/十几) at text[i]. It returns the value and the runes consumed.
+// parseNumber reads an Arabic or Chinese number (up to the thousands, with
+// 半/几/十几) at text[i]; it is the one number reader of the project. It returns the value and the runes consumed.
 func parseNumber(text []rune, i int) (float64, int) {
 	n := len(text)
 	if i >= n {
@@ -51,10 +51,18 @@ func parseNumber(text []rune, i int) (float64, int) {
 	case text[j] == '好' && j+1 < n && text[j+1] == '几':
 		return 4, 2
 	}
-	v, cur := 0.0, -1.0
+	// unit is the place value of the last 十/百/千 read: a digit right
+	// after 百 or 千 without 零 is the next place down (一百八 = 180,
+	// 一千二 = 1200), after 零 it is units (一百零八 = 108).
+	v, cur, unit, zero := 0.0, -1.0, 0.0, false
 	for j < n {
 		r := text[j]
 		if d, ok := cnDigits[r]; ok {
+			if d == 0 && unit > 0 && cur < 0 {
+				zero = true
+				j++
+				continue
+			}
 			if cur >= 0 { // 一二 is not a number we read; stop
 				break
 			}
@@ -62,28 +70,14 @@ func parseNumber(text []rune, i int) (float64, int) {
 			j++
 			continue
 		}
+		place := 0.0
 		switch r {
 		case '十':
-			if cur < 0 {
-				cur = 1
-			}
-			v += cur * 10
-			cur = -1
-			j++
-			if j < n && text[j] == '几' {
-				v += 5
-				j++
-				return v, j - i
-			}
-			continue
+			place = 10
 		case '百':
-			if cur < 0 {
-				cur = 1
-			}
-			v += cur * 100
-			cur = -1
-			j++
-			continue
+			place = 100
+		case '千':
+			place = 1000
 		case '几':
 			if j > i {
 				v += 5
@@ -91,10 +85,27 @@ func parseNumber(text []rune, i int) (float64, int) {
 				return v, j - i
 			}
 		}
-		break
+		if place == 0 || (unit > 0 && place >= unit) {
+			break
+		}
+		if cur < 0 {
+			cur = 1
+		}
+		v += cur * place
+		cur, unit, zero = -1, place, false
+		j++
+		if place == 10 && j < n && text[j] == '几' {
+			v += 5
+			j++
+			return v, j - i
+		}
 	}
 	if cur > 0 {
-		v += cur
+		if unit >= 100 && !zero {
+			v += cur * unit / 10
+		} else {
+			v += cur
+		}
 	}
 	if j == i {
 		return 0, 0

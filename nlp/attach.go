@@ -1,0 +1,171 @@
+package nlp
+
+import "strings"
+
+// attachCues gives mentions the onset, side, character, radiation and extent
+// their cues state, and records each cue's span as evidence.
+func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cue) {
+	if len(ms) == 0 {
+		return
+	}
+	cueSpan := func(c cue) Span { return Span{Text: string(orig[c.start:c.end]), Start: c.start, End: c.end} }
+	for _, c := range cues {
+		switch c.kind {
+		case cOnset:
+			if k := nearest(toks, ms, c, 10, true); k >= 0 {
+				ms[k].onset = "sudden"
+				ms[k].cues = append(ms[k].cues, cueSpan(c))
+			}
+		case cSide:
+			for k := range ms {
+				t := toks[ms[k].tok]
+				if t.clause == c.clause && t.start >= c.start && t.start-c.end <= 3 {
+					if ms[k].side == "" {
+						ms[k].side = c.val
+						ms[k].cues = append(ms[k].cues, cueSpan(c))
+					}
+					break
+				}
+			}
+		case cChar:
+			k := -1
+			for j := range ms {
+				t := toks[ms[j].tok]
+				if t.start < c.end && c.start < t.end {
+					k = j // the cue is inside the symptom's own words (胸口绞痛)
+					break
+				}
+			}
+			if k < 0 {
+				k = nearest(toks, ms, c, 12, false)
+			}
+			if k < 0 {
+				k = lastOfClause(toks, ms, c.clause-1)
+			}
+			if k >= 0 && ms[k].char == "" {
+				ms[k].char = c.val
+				ms[k].cues = append(ms[k].cues, cueSpan(c))
+			}
+		case cRadiate:
+			part, end := partAfter(x, toks, c, 4)
+			if part == "" {
+				continue
+			}
+			k := -1
+			for j := range ms {
+				t := toks[ms[j].tok]
+				if t.end <= c.start+1 && (t.clause == c.clause || t.clause == c.clause-1) && x.entries[t.entry].id != "" {
+					k = j
+				}
+			}
+			if k >= 0 && ms[k].radiates == "" {
+				ms[k].radiates = part
+				ms[k].cues = append(ms[k].cues, Span{Text: string(orig[c.start:end]), Start: c.start, End: end})
+			}
+		case cExtent:
+			if k := nearest(toks, ms, c, 10, false); k >= 0 {
+				ms[k].extent = "widespread"
+				ms[k].cues = append(ms[k].cues, cueSpan(c))
+			}
+		}
+	}
+	for k := range ms {
+		t := toks[ms[k].tok]
+		if ms[k].side == "" && t.end > t.start {
+			switch orig[t.start] {
+			case '左':
+				ms[k].side = "left"
+			case '右':
+				ms[k].side = "right"
+			}
+		}
+	}
+}
+
+// nearest returns the mention closest to cue c in its clause within max
+// runes (after it first when after is set), or -1.
+func nearest(toks []token, ms []mstate, c cue, max int, after bool) int {
+	best, bestD := -1, max+1
+	for k := range ms {
+		t := toks[ms[k].tok]
+		if t.clause != c.clause {
+			continue
+		}
+		var d int
+		switch {
+		case t.start >= c.end:
+			d = t.start - c.end
+		case t.end <= c.start:
+			d = c.start - t.end
+			if after {
+				d += max / 2 // prefer what follows 突然
+			}
+		default:
+			d = 0
+		}
+		if d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func lastOfClause(toks []token, ms []mstate, clause int) int {
+	k := -1
+	for j := range ms {
+		if toks[ms[j].tok].clause == clause {
+			k = j
+		}
+	}
+	return k
+}
+
+// partAfter finds the body part named within gap runes after a cue (疼到
+// 左肩: the shoulder), from a body part or a symptom token; it returns the
+// part id and where its word ends.
+func partAfter(x *Extractor, toks []token, c cue, gap int) (string, int) {
+	for _, t := range toks {
+		if t.start < c.end || t.clause != c.clause {
+			continue
+		}
+		if t.start-c.end > gap {
+			break
+		}
+		switch t.kind {
+		case kBodyPart:
+			return x.entries[t.entry].id, t.end
+		case kSymptom:
+			if e := x.entries[t.entry]; e.part != "" {
+				return e.part, t.end
+			}
+			if s, ok := x.kg.Symptom(x.entries[t.entry].id); ok && s.BodyPart != "" && s.BodyPart != "whole_body" {
+				return s.BodyPart, t.end
+			}
+		}
+	}
+	return "", 0
+}
+
+// readPatient sets the patient facts that cues give: just delivered, and
+// who wrote the text.
+func (x *Extractor) readPatient(orig []rune, cues []cue, scopes *contextScopes, p *Patient) {
+	family := false
+	for _, c := range cues {
+		if scopes.other[c.clause] {
+			continue
+		}
+		switch c.kind {
+		case cPostpartum:
+			p.Postpartum = true
+		case cReporterFamily, cRelative:
+			family = true
+		}
+	}
+	text := string(orig)
+	switch {
+	case family:
+		p.Reporter = "家属"
+	case strings.Contains(text, "我") || strings.Contains(text, "本人"):
+		p.Reporter = "本人"
+	}
+}
