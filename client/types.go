@@ -72,6 +72,15 @@ type Symptom struct {
 	Severity     string  `json:"severity"`
 	BodyPart     string  `json:"body_part"`
 	Fuzzy        bool    `json:"fuzzy,omitempty"`
+	// Context is history, asked or other when the mention is not part of
+	// the current complaint (去年心梗过, 会不会是心梗？, 我妈得过…).
+	Context      string `json:"context,omitempty"`
+	Onset        string `json:"onset,omitempty"`         // sudden
+	Side         string `json:"side,omitempty"`          // left, right, both, one
+	Character    string `json:"character,omitempty"`     // 压榨样, 撕裂样 …
+	RadiatesTo   string `json:"radiates_to,omitempty"`   // body part id
+	Extent       string `json:"extent,omitempty"`        // widespread
+	DurationText string `json:"duration_text,omitempty"` // the patient's words: 3天, 今天早上
 }
 
 // DepartmentRank is a recommended department with its 《医疗机构诊疗科目名录》 code.
@@ -90,11 +99,21 @@ type Urgency struct {
 	Reasons  []string  `json:"reasons"`
 }
 
-// RedFlag is a red-flag rule that fired; Text is what triggered it.
+// RedFlag is a red-flag rule that fired; Text is what triggered it and
+// Evidence the spans of the request text stating each finding it needs
+// (empty when they came from interview answers).
 type RedFlag struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Text string `json:"text"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Text     string `json:"text"`
+	Evidence []Span `json:"evidence"`
+}
+
+// Span is a stretch of the request text, in runes (Unicode code points).
+type Span struct {
+	Text  string `json:"text"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
 }
 
 // DiseaseRank is one entry of the differential.

@@ -21,6 +21,7 @@ import (
 	"github.com/fenzhen/fenzhen/api"
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/knowledge"
+	"github.com/fenzhen/fenzhen/nlp"
 	"github.com/fenzhen/fenzhen/nlp/segment"
 	"github.com/fenzhen/fenzhen/triage"
 )
@@ -30,6 +31,7 @@ import (
 type Stack struct {
 	KG      *knowledge.KG
 	Engine  *triage.Engine
+	X       *nlp.Extractor // the server's extractor, for checks over what it read
 	Server  *api.Server
 	handler http.Handler
 	close   func()
@@ -75,7 +77,7 @@ func NewStack(models string, opts triage.Options) (*Stack, error) {
 	cfg := api.DefaultConfig()
 	cfg.MaxInFlight = map[string]int{} // no admission limit: an evaluation is never shed
 	srv := api.New(cfg, api.Deps{Models: repo, KG: kg, Index: idx, Triage: eng, Registry: reg}, quiet)
-	return &Stack{KG: kg, Engine: eng, Server: srv, handler: srv.Handler(), close: func() { repo.Close(); idx.Close() }}, nil
+	return &Stack{KG: kg, Engine: eng, X: x, Server: srv, handler: srv.Handler(), close: func() { repo.Close(); idx.Close() }}, nil
 }
 
 // Close releases the models and the index.

@@ -117,7 +117,7 @@ type UrgencyResult struct {
 }
 
 // Urgency posts every case to /v1/triage and scores urgency.level.
-func Urgency(ctx context.Context, s *Stack, name string, cases []UrgencyCase) (*UrgencyResult, error) {
+func Urgency(ctx context.Context, s *Stack, name string, cases []UrgencyCase, explain ...func(UrgencyCase, *triage.Response)) (*UrgencyResult, error) {
 	res := &UrgencyResult{Name: name, Confusion: map[string]map[string]int{}}
 	var ok, tp, fp, pos int
 	for _, c := range cases {
@@ -135,6 +135,9 @@ func Urgency(ctx context.Context, s *Stack, name string, cases []UrgencyCase) (*
 			ok++
 		} else {
 			res.Wrong = append(res.Wrong, fmt.Sprintf("%s %s→%s", c.Key, c.Level, got))
+			for _, f := range explain {
+				f(c, resp)
+			}
 		}
 		switch d := levelRank(got) - levelRank(c.Level); {
 		case d < 0:

@@ -29,6 +29,10 @@ type ModelConfig struct {
 	Labels []string `yaml:"labels,omitempty"`
 	// Preprocess describes how images are turned into the input tensor.
 	Preprocess *Preprocess `yaml:"preprocess,omitempty"`
+	// Parameters are free-form facts the model's caller checks, as Triton's
+	// config parameters are (triage models record the feature layout and
+	// vocabulary they were trained on).
+	Parameters map[string]string `yaml:"parameters,omitempty"`
 }
 
 // IOConfig declares one input or output. Shape excludes the batch dimension

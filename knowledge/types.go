@@ -33,21 +33,61 @@ const (
 	UrgencyUrgent    = "urgent"
 )
 
-// RedFlag is a pattern of findings that forces at least Urgency.
+// RedFlag is a pattern of findings that forces at least Urgency. It fires
+// only on findings the patient states now (not negated, not history, not
+// someone else's, not only asked about), and cites the text of each.
 // Zero numeric fields mean "no constraint".
 type RedFlag struct {
-	ID       string   `yaml:"id" json:"id"`
-	Name     string   `yaml:"name" json:"name"`
-	Urgency  string   `yaml:"urgency" json:"urgency"`
-	Reason   string   `yaml:"reason" json:"reason"`
-	All      []string `yaml:"all,omitempty" json:"all,omitempty"`
-	Any      []string `yaml:"any,omitempty" json:"any,omitempty"`
-	AgeMax   float64  `yaml:"age_max,omitempty" json:"age_max,omitempty"`
-	AgeMin   float64  `yaml:"age_min,omitempty" json:"age_min,omitempty"`
-	Sex      string   `yaml:"sex,omitempty" json:"sex,omitempty"`
-	Pregnant bool     `yaml:"pregnant,omitempty" json:"pregnant,omitempty"`
-	TempMin  float64  `yaml:"temp_min,omitempty" json:"temp_min,omitempty"`
+	ID      string   `yaml:"id" json:"id"`
+	Name    string   `yaml:"name" json:"name"`
+	Urgency string   `yaml:"urgency" json:"urgency"`
+	Reason  string   `yaml:"reason" json:"reason"`
+	All     []string `yaml:"all,omitempty" json:"all,omitempty"`
+	Any     []string `yaml:"any,omitempty" json:"any,omitempty"`
+	// Groups: one finding of each group must be present (孕期出血 and 腹痛).
+	Groups   [][]string `yaml:"groups,omitempty" json:"groups,omitempty"`
+	AgeMax   float64    `yaml:"age_max,omitempty" json:"age_max,omitempty"`
+	AgeMin   float64    `yaml:"age_min,omitempty" json:"age_min,omitempty"`
+	Sex      string     `yaml:"sex,omitempty" json:"sex,omitempty"`
+	Pregnant bool       `yaml:"pregnant,omitempty" json:"pregnant,omitempty"`
+	TempMin  float64    `yaml:"temp_min,omitempty" json:"temp_min,omitempty"`
+	// Vitals: at least one of these measured values must be stated.
+	Vitals []VitalCondition `yaml:"vitals,omitempty" json:"vitals,omitempty"`
+	// Sudden lists findings of All/Any that must have a sudden onset (突然).
+	Sudden []string `yaml:"sudden,omitempty" json:"sudden,omitempty"`
+	// Recent: the findings must be stated as new — a duration within
+	// MaxDays, a sudden onset or a first time (第一次) — not merely lack a
+	// duration.
+	Recent bool `yaml:"recent,omitempty" json:"recent,omitempty"`
+	// Severe lists findings that must be stated as severe (喘得厉害).
+	Severe []string `yaml:"severe,omitempty" json:"severe,omitempty"`
+	// MaxDays: a finding that has lasted longer (as stated) does not count;
+	// an emergency picture is new, not months old.
+	MaxDays float64 `yaml:"max_days,omitempty" json:"max_days,omitempty"`
+	// GestationMin: weeks of pregnancy at least (when the text gives them).
+	GestationMin float64 `yaml:"gestation_min,omitempty" json:"gestation_min,omitempty"`
 }
+
+// Vital kinds a red flag can test.
+var VitalKinds = map[string]string{
+	"bp": "收缩压", "bp_diastolic": "舒张压", "glucose": "血糖", "heart_rate": "心率", "spo2": "血氧饱和度", "resp_rate": "呼吸频率",
+}
+
+// VitalCondition holds when the stated value is ≥ Min (if set) and ≤ Max
+// (if set).
+type VitalCondition struct {
+	Kind string  `yaml:"kind" json:"kind"`
+	Min  float64 `yaml:"min,omitempty" json:"min,omitempty"`
+	Max  float64 `yaml:"max,omitempty" json:"max,omitempty"`
+}
+
+// Acuity levels of a disease (the urgency it usually needs).
+const (
+	AcuityEmergency = "emergency"
+	AcuityUrgent    = "urgent"
+	AcuityRoutine   = "routine"
+	AcuitySelfCare  = "self_care"
+)
 
 // Check is a lab test or examination.
 type Check struct {
@@ -104,6 +144,11 @@ type Disease struct {
 	Complications []string           `yaml:"complications,omitempty" json:"complications,omitempty"`
 	RedFlags      []string           `yaml:"red_flags,omitempty" json:"red_flags,omitempty"`
 	Description   string             `yaml:"description,omitempty" json:"description,omitempty"`
+	// Acuity is how soon a patient with this disease usually needs care
+	// (emergency, urgent, routine, self_care); AcuitySource says on what
+	// it rests (e.g. 急诊预检分级专家共识 2018, a guideline, 临床常规).
+	Acuity       string `yaml:"acuity,omitempty" json:"acuity,omitempty"`
+	AcuitySource string `yaml:"acuity_source,omitempty" json:"acuity_source,omitempty"`
 }
 
 // AgeRange returns the typical age range, defaulting to all ages.

@@ -3,6 +3,7 @@ package knowledge
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // maxProblems caps how many integrity problems one error lists.
@@ -124,14 +125,38 @@ func (v *validator) run() {
 		for _, s := range r.Any {
 			v.symptomRef("red_flag", r.ID, "any", s)
 		}
+		for _, g := range r.Groups {
+			if len(g) == 0 {
+				v.addf("red_flag", r.ID, "groups", "empty group")
+			}
+			for _, s := range g {
+				v.symptomRef("red_flag", r.ID, "groups", s)
+			}
+		}
 		if !validSex(r.Sex) {
 			v.addf("red_flag", r.ID, "sex", "must be male, female or empty, got %q", r.Sex)
 		}
 		if r.AgeMin < 0 || r.AgeMax < 0 || (r.AgeMax > 0 && r.AgeMin > r.AgeMax) {
 			v.addf("red_flag", r.ID, "age_min/age_max", "bad range [%g, %g]", r.AgeMin, r.AgeMax)
 		}
-		if len(r.All) == 0 && len(r.Any) == 0 && r.TempMin == 0 {
-			v.addf("red_flag", r.ID, "all/any", "a red flag needs symptoms or temp_min")
+		if len(r.All) == 0 && len(r.Any) == 0 && len(r.Groups) == 0 && r.TempMin == 0 && len(r.Vitals) == 0 {
+			v.addf("red_flag", r.ID, "all/any", "a red flag needs symptoms, temp_min or vitals")
+		}
+		for _, vc := range r.Vitals {
+			if _, ok := VitalKinds[vc.Kind]; !ok {
+				v.addf("red_flag", r.ID, "vitals.kind", "unknown vital %q", vc.Kind)
+			}
+			if vc.Min == 0 && vc.Max == 0 || vc.Max != 0 && vc.Min > vc.Max {
+				v.addf("red_flag", r.ID, "vitals", "%s needs min and/or max with min ≤ max", vc.Kind)
+			}
+		}
+		for _, s := range append(append([]string{}, r.Sudden...), r.Severe...) {
+			if !slices.Contains(r.All, s) && !slices.Contains(r.Any, s) && !slices.ContainsFunc(r.Groups, func(g []string) bool { return slices.Contains(g, s) }) {
+				v.addf("red_flag", r.ID, "sudden", "%q is not in all or any", s)
+			}
+		}
+		if r.MaxDays < 0 || r.GestationMin < 0 || r.GestationMin > 45 {
+			v.addf("red_flag", r.ID, "max_days/gestation_min", "out of range")
 		}
 	}
 	for _, d := range g.drugs {
@@ -173,6 +198,14 @@ func (v *validator) run() {
 		}
 		if d.Prevalence < 0 {
 			v.addf("disease", d.ID, "prevalence", "must not be negative")
+		}
+		switch d.Acuity {
+		case "", AcuityEmergency, AcuityUrgent, AcuityRoutine, AcuitySelfCare:
+		default:
+			v.addf("disease", d.ID, "acuity", "must be emergency, urgent, routine or self_care, got %q", d.Acuity)
+		}
+		if d.Acuity != "" && d.AcuitySource == "" {
+			v.addf("disease", d.ID, "acuity_source", "an acuity needs its source")
 		}
 		if len(d.Symptoms) == 0 {
 			v.addf("disease", d.ID, "symptoms", "must list at least one symptom")

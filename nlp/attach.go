@@ -12,8 +12,17 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 	for _, c := range cues {
 		switch c.kind {
 		case cOnset:
-			if k := nearest(toks, ms, c, 10, true); k >= 0 {
+			k := nearest(toks, ms, c, 10, true)
+			if k < 0 {
+				k = lastOfClause(toks, ms, c.clause-1) // 头疼得要炸，突然发生的
+			}
+			if k >= 0 {
 				ms[k].onset = "sudden"
+				ms[k].cues = append(ms[k].cues, cueSpan(c))
+			}
+		case cNew:
+			if k := nearest(toks, ms, c, 10, true); k >= 0 && ms[k].onset == "" {
+				ms[k].onset = "new"
 				ms[k].cues = append(ms[k].cues, cueSpan(c))
 			}
 		case cSide:
@@ -63,7 +72,11 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 				ms[k].cues = append(ms[k].cues, Span{Text: string(orig[c.start:end]), Start: c.start, End: end})
 			}
 		case cExtent:
-			if k := nearest(toks, ms, c, 10, false); k >= 0 {
+			k := nearest(toks, ms, c, 10, false)
+			if k < 0 {
+				k = lastOfClause(toks, ms, c.clause-1)
+			}
+			if k >= 0 {
 				ms[k].extent = "widespread"
 				ms[k].cues = append(ms[k].cues, cueSpan(c))
 			}

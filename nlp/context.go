@@ -50,6 +50,23 @@ var askCues = []string{
 // asks about a disease, while 是不是发烧了 still reports a feverish child.
 var diagnosisAskCues = []string{"是不是", "是否", "可能是", "怀疑", "担心是", "会不会是", "怕是", "疑似", "考虑是", "难道是"}
 
+// resultWords tell of the patient's own test results (体检发现尿酸高): a
+// question about them is an outpatient matter, not health education.
+var resultWords = []string{
+	"体检", "检查发现", "查出", "查出来", "化验", "报告", "指标", "偏高", "偏低", "升高", "降低", "阳性", "超标", "异常", "结果",
+	"B超", "彩超", "CT", "核磁", "胃镜", "肠镜", "拍片", "片子",
+}
+
+// knowledgeCues make their whole clause a general question, not a report:
+// 癫痫发作的诱因都有哪些, 心脏骤停一般需要多久才能恢复, 发烧后抽筋是否属于癫痫.
+// (是什么原因 and 怎么治疗 are left out: 头疼是什么原因 reports a headache.)
+var knowledgeCues = []string{
+	"什么叫", "什么是", "有哪些症状", "有哪些表现", "有哪些原因", "都有哪些", "的诱因", "诱因是什么", "诱因有哪些", "的病因",
+	"病因是什么", "一般需要多久", "一般多久",
+	"是否属于", "属于什么病", "能治好吗", "能根治吗", "能治愈吗", "会遗传吗", "治疗方法是什么", "治疗方法有哪些", "如何预防",
+	"怎么预防", "怎样预防", "有什么危害", "的危害", "科普", "医学知识",
+}
+
 // askEnds close an asked scope inside a clause: 可能是感冒引起的咳嗽.
 var askEnds = []string{"引起的", "导致的", "造成的", "所致", "引起", "但", "但是", "可是"}
 
@@ -57,17 +74,28 @@ var askEnds = []string{"引起的", "导致的", "造成的", "所致", "引起"
 // in it (我妈得过乳腺癌); 家族史 and 遗传 do so by themselves.
 var familyCues = []string{"得过", "患过", "死于", "去世", "病逝", "走的", "也有", "也得过", "遗传"}
 
-var familyAlways = []string{"家族史", "家族", "遗传史", "家里人", "家人", "亲戚", "别人", "同事", "朋友", "邻居", "同学"}
+var familyAlways = []string{"家族史", "家族", "遗传史", "家族遗传"}
+
+// thirdParty: hearsay and third parties the writer tells of (有个同学癫痫
+// 发作了, 同事说他爸爸…) are not the patient of the question; the rest of
+// the sentence is about them.
+var thirdParty = []string{
+	"听说", "听人说", "听别人说", "别人说", "网上说", "有人说", "同事说", "朋友说", "同学说", "邻居说",
+	"有个同学", "有个朋友", "有个同事", "有个邻居", "有个亲戚", "我一个朋友", "我一个同事", "我一个同学",
+}
 
 // relatives name a family member (a patient cue too: 我爸胸口疼 is about
 // the father, who is then the patient).
 var relatives = []string{
 	"爸爸", "妈妈", "父亲", "母亲", "我爸", "我妈", "爷爷", "奶奶", "外公", "外婆", "姥姥", "姥爷", "哥哥", "姐姐", "弟弟", "妹妹",
 	"舅舅", "姑姑", "叔叔", "阿姨", "伯伯", "婆婆", "公公", "岳父", "岳母", "老公", "老婆", "丈夫", "妻子",
+	"家里人", "家人", "亲戚", "别人", "同事", "朋友", "邻居", "同学",
 }
 
-// onsetCues mark a sudden onset (突然胸痛).
+// onsetCues mark a sudden onset (突然胸痛); newCues a first time (第一次便血).
 var onsetCues = []string{"突然", "忽然", "猛然", "突发", "骤然", "一下子", "陡然", "猛地", "突感", "突觉", "突然间", "冷不丁"}
+
+var newCues = []string{"第一次", "首次", "头一次", "头一回", "第一回"}
 
 // sideCues give the side of the body.
 var sideCues = map[string]string{
@@ -111,3 +139,16 @@ var procedureCues = []string{"术后", "手术后", "切除术后", "切除后",
 
 // postpartumCues: the patient has just given birth.
 var postpartumCues = []string{"生完孩子", "生完", "产后", "剖腹产后", "剖宫产后", "刚生", "生孩子后", "坐月子", "月子里", "顺产后"}
+
+// healthWords mark text about health even when it names no symptom,
+// disease, drug, check or body part the KG knows (宝宝发育正常吗, 怎么挂号):
+// such text gets a department; text with none of them (你好, 谢谢, asdf)
+// has no medical content.
+var healthWords = []string{
+	"病", "疼", "痛", "痒", "肿", "烧", "咳", "吐", "泻", "晕", "麻", "酸", "胀", "炎", "癌", "瘤", "症", "疹", "伤", "血", "尿", "便",
+	"药", "针", "治", "诊", "查", "检", "术", "孕", "胎", "产", "经", "育", "奶", "喂", "疫苗", "体检", "挂什么科", "哪个科",
+	"看什么科", "住院", "手术",
+	"不舒服", "难受", "舒服", "身体", "健康", "营养", "减肥", "睡眠", "失眠", "焦虑", "抑郁", "情绪", "心理", "过敏", "感染",
+	"指标", "报告", "结果", "偏高", "偏低", "异常", "阳性", "阴性", "正常", "保健", "调理", "康复", "复查", "住院", "挂号",
+	"发育", "长高", "视力", "听力", "牙", "皮肤", "头发", "体重", "月经", "白带", "性生活", "避孕",
+}

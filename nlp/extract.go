@@ -39,7 +39,8 @@ type Mention struct {
 	// Context is "" for the patient's current complaint, else history,
 	// asked or other (see CtxHistory …): such a mention is not a finding now.
 	Context string `json:"context,omitempty"`
-	// Onset is "sudden" when the patient says so (突然胸痛).
+	// Onset is "sudden" when the patient says so (突然胸痛), "new" for a
+	// first time (第一次便血).
 	Onset string `json:"onset,omitempty"`
 	// Side is left, right, both or one (一侧) when stated.
 	Side string `json:"side,omitempty"`
@@ -134,6 +135,16 @@ type Result struct {
 	Checks    []Term  `json:"checks,omitempty"`
 	BodyParts []Term  `json:"body_parts,omitempty"`
 	Vitals    []Vital `json:"vitals,omitempty"`
+	// Medical: the text is about health (a finding, term, value or health
+	// word); text without is answered with empty lists.
+	Medical bool `json:"medical"`
+	// Results: the patient quotes results of their own tests (体检发现,
+	// 化验单, 指标偏高), in a clause about them.
+	Results bool `json:"results,omitempty"`
+	// Grams are FNV-1a 32-bit hashes of the text's character 1-, 2- and
+	// 3-grams (letters and digits of the normalized text, in text order,
+	// repeats kept), the classifiers' view of the wording.
+	Grams []uint32 `json:"-"`
 }
 
 // Evidence folds the current mentions into one state per symptom id; a
@@ -199,6 +210,9 @@ type Extractor struct {
 	// cues is the trie of context and attribute cues (scope.go).
 	cues       *trie
 	cueEntries []cueEntry
+	// noGuess: findings of red-flag rules, which the fuzzy fallback never
+	// guesses (出血 is not 大出血, 鲜红色 not 粉红色泡沫痰).
+	noGuess map[string]bool
 }
 
 // Option configures an Extractor.
@@ -339,6 +353,12 @@ func NewExtractor(kg *knowledge.KG, opts ...Option) (*Extractor, error) {
 	}
 	x.addTerms(kg)
 	x.buildCues()
+	x.noGuess = map[string]bool{}
+	for _, rf := range kg.RedFlags() {
+		for _, id := range append(append([]string{}, rf.All...), rf.Any...) {
+			x.noGuess[id] = true
+		}
+	}
 	x.symEntry = make(map[string]int, len(syms))
 	for k, en := range x.entries {
 		if _, ok := x.symEntry[en.id]; en.kind == kSymptom && !ok {
@@ -471,7 +491,9 @@ func (x *Extractor) Extract(text string) Result {
 		toks = mergeTokens(toks, pt)
 	}
 	cues := x.scanCues(norm, toks, clauseOf)
+	cues = x.timeAgoCues(norm, toks, cues)
 	x.mentions(norm, orig, toks, cues, &res)
+	res.Grams = grams(norm)
 	return res
 }
 

@@ -68,7 +68,7 @@ func (x *Extractor) fuzzyLookup(span string) (string, bool) {
 	}
 	for _, h := range hits {
 		s, ok := x.kg.Symptom(h.ID)
-		if !ok {
+		if !ok || x.noGuess[h.ID] {
 			continue
 		}
 		for _, term := range append([]string{s.Name}, s.Synonyms...) {

@@ -61,7 +61,7 @@ type patientHint struct {
 // temperature and patient hints over the token stream and the cues, and
 // fills res.
 func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *Result) {
-	scopes := newScopes(cues)
+	scopes := newScopes(cues, sentences(text, toks))
 	var ms []mstate
 	var hints []patientHint
 	var terms []termState
@@ -188,7 +188,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 		}
 	}
 	x.addFeverFromTemperature(text, toks, &ms, scopes)
-	x.attachDurations(orig, toks, ms)
+	x.attachDurations(text, orig, toks, ms)
 	x.attachSeverity(text, toks, ms)
 	x.attachBodyParts(text, toks, ms)
 	x.attachCues(orig, toks, ms, cues)
@@ -227,6 +227,17 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 	res.Symptoms = out
 	x.termMentions(text, orig, toks, terms, res)
 	res.Vitals = readVitals(text, orig, cues, scopes)
+	res.Medical = len(res.Symptoms) > 0 || len(res.Diseases) > 0 || len(res.Drugs) > 0 || len(res.Checks) > 0 ||
+		len(res.BodyParts) > 0 || len(res.Vitals) > 0 || res.TemperatureC > 0 || res.Patient.Pregnant
+	for _, c := range cues {
+		switch c.kind {
+		case cHealth, cVital:
+			res.Medical = true
+		case cResult:
+			res.Medical = true
+			res.Results = res.Results || scopes.at(c.start, c.clause) == CtxCurrent
+		}
+	}
 }
 
 // termState is a disease, drug, check or body part token with its state.
@@ -432,7 +443,7 @@ func abs(a int) int {
 
 // attachDurations gives each mention the nearest duration of its clause;
 // a clause holding only a duration (发烧，两天了) serves the clause before.
-func (x *Extractor) attachDurations(orig []rune, toks []token, ms []mstate) {
+func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate) {
 	type dur struct {
 		pos, clause int
 		days        float64
@@ -473,6 +484,22 @@ func (x *Extractor) attachDurations(orig []rune, toks []token, ms []mstate) {
 		if best > 0 {
 			ms[k].days = math.Round(best*1000) / 1000
 			ms[k].durText = bestText
+		}
+	}
+	// 背心痛，胸口也痛，喉咙不舒服，有20天左右: a clause holding only a
+	// duration also serves the earlier mentions of its sentence that have
+	// none of their own.
+	sent := sentences(text, toks)
+	for _, d := range ds {
+		if hasMention[d.clause] || d.clause >= len(sent) {
+			continue
+		}
+		for k := range ms {
+			c := toks[ms[k].tok].clause
+			if ms[k].days == 0 && c < d.clause && c < len(sent) && sent[c] == sent[d.clause] {
+				ms[k].days = math.Round(d.days*1000) / 1000
+				ms[k].durText = d.text
+			}
 		}
 	}
 }

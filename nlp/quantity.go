@@ -177,8 +177,10 @@ func scanQuantity(text []rune, i int, ctx int) (quantity, bool) {
 	// 39度5, 39.5℃, 三十八度五, 39°c, 38摄氏度
 	if k := matchAny(text, j, "摄氏度", "度", "℃", "°c", "°"); k > 0 {
 		j += k
+		// 39度5 is 39.5, but 39度两天 is 39 for two days.
 		if k == 1 && text[j-1] == '度' && j < len(text) {
-			if d, m := parseNumber(text, j); m == 1 && d < 10 && d >= 0 {
+			if d, m := parseNumber(text, j); m == 1 && d < 10 && d >= 0 &&
+				matchAny(text, j+1, "天", "个", "周", "年", "月", "小时", "次", "日", "多天", "星期") == 0 {
 				v += d / 10
 				j++
 			}

@@ -1,6 +1,8 @@
 package nlp
 
 import (
+	"sort"
+
 	"github.com/fenzhen/fenzhen/knowledge"
 )
 
@@ -16,11 +18,14 @@ const (
 	cCurrent
 	cAsk
 	cAskDiagnosis
+	cKnowledge
 	cAskEnd
 	cFamily
 	cFamilyAlways
+	cThirdParty
 	cRelative
 	cOnset
+	cNew
 	cSide
 	cSideFalse
 	cChar
@@ -30,6 +35,8 @@ const (
 	cProcedure
 	cPostpartum
 	cVital
+	cHealth
+	cResult
 )
 
 type cueEntry struct {
@@ -80,20 +87,32 @@ func (x *Extractor) buildCues() {
 	add(currentCues, cCurrent)
 	add(askCues, cAsk)
 	add(diagnosisAskCues, cAskDiagnosis)
+	add(knowledgeCues, cKnowledge)
 	add(askEnds, cAskEnd)
 	add(familyCues, cFamily)
 	add(familyAlways, cFamilyAlways)
+	add(thirdParty, cThirdParty)
 	add(reporterFamily, cReporterFamily)
 	add(relatives, cRelative)
 	add(onsetCues, cOnset)
+	add(newCues, cNew)
 	addMap(sideCues, cSide)
 	add(sideFalse, cSideFalse)
+	add([]string{"无明显诱因", "无诱因", "没有诱因"}, cSideFalse) // fixed phrases, no cue
 	addMap(characterCues, cChar)
 	add(radiateCues, cRadiate)
 	add(extentCues, cExtent)
 	add(procedureCues, cProcedure)
 	add(postpartumCues, cPostpartum)
 	addMap(vitalCues, cVital)
+	add(healthWords, cHealth)
+	add(resultWords, cResult)
+}
+
+// attributeCue: cues that describe a finding may sit inside its words
+// (头突然疼, 胸口绞痛); context cues may not.
+func attributeCue(k cueKind) bool {
+	return k == cChar || k == cOnset || k == cNew || k == cExtent || k == cHealth || k == cResult
 }
 
 // termKinds are the token kinds a cue may not cut into.
@@ -131,7 +150,7 @@ func (x *Extractor) scanCues(text []rune, toks []token, clauseOf []int) []cue {
 			}
 		}
 		ce := x.cueEntries[e]
-		if blocked && ce.kind != cChar {
+		if blocked && !attributeCue(ce.kind) {
 			i++
 			continue
 		}
@@ -161,13 +180,15 @@ func clauses(text []rune, toks []token) []int {
 
 // contextScopes answers, for a position, the context of a finding there.
 type contextScopes struct {
-	cues    []cue
-	other   map[int]bool // clauses about someone else
-	ongoing map[int]bool // clauses whose past cue is an onset (去年开始)
+	cues      []cue
+	other     map[int]bool // clauses about someone else
+	ongoing   map[int]bool // clauses whose past cue is an onset (去年开始)
+	knowledge map[int]bool // clauses that ask a general question
+	sentence  []int        // clause → its sentence (clauses up to 。！？)
 }
 
-func newScopes(cues []cue) *contextScopes {
-	s := &contextScopes{cues: cues, other: map[int]bool{}, ongoing: map[int]bool{}}
+func newScopes(cues []cue, sentence []int) *contextScopes {
+	s := &contextScopes{cues: cues, other: map[int]bool{}, ongoing: map[int]bool{}, knowledge: map[int]bool{}, sentence: sentence}
 	relative := map[int]bool{}
 	family := map[int]bool{}
 	for _, c := range cues {
@@ -180,6 +201,16 @@ func newScopes(cues []cue) *contextScopes {
 			family[c.clause] = true
 		case cFamilyAlways:
 			s.other[c.clause] = true
+		case cKnowledge:
+			s.knowledge[c.clause] = true
+		}
+	}
+	for _, c := range cues {
+		if c.kind != cThirdParty {
+			continue
+		}
+		for k := c.clause; k < len(sentence) && sentence[k] == sentence[c.clause]; k++ {
+			s.other[k] = true
 		}
 	}
 	for c := range family {
@@ -201,13 +232,23 @@ func (s *contextScopes) context(pos, clause int, term bool) string {
 	if s.other[clause] {
 		return CtxOther
 	}
+	if s.knowledge[clause] {
+		return CtxAsked
+	}
+	// A time in the past (去年, 十个月前) holds for the rest of its sentence
+	// until a current time says otherwise (去年心梗过，现在胸口又疼); the other
+	// cues hold to the end of their clause.
 	asked, past := false, false
 	for _, c := range s.cues {
-		if c.clause < clause {
+		if c.start >= pos {
+			break
+		}
+		sameClause := c.clause == clause
+		if !sameClause && !(c.kind == cPast || c.kind == cCurrent) {
 			continue
 		}
-		if c.clause > clause || c.start >= pos {
-			break
+		if !sameClause && s.sentenceOf(c.clause) != s.sentenceOf(clause) {
+			continue
 		}
 		switch c.kind {
 		case cAsk:
@@ -221,7 +262,7 @@ func (s *contextScopes) context(pos, clause int, term bool) string {
 		case cHistory:
 			past = true
 		case cPast:
-			if !s.ongoing[clause] {
+			if !s.ongoing[c.clause] && !s.ongoing[clause] {
 				past = true
 			}
 		}
@@ -250,4 +291,50 @@ func (s *contextScopes) after(end, clause int) string {
 		}
 	}
 	return ""
+}
+
+// timeAgoCues adds a past cue for each "N months/years ago" (十个月前,
+// 三年前): what happened then is history unless the clause says it goes on.
+// Shorter spans (三天前) date the current illness.
+func (x *Extractor) timeAgoCues(text []rune, toks []token, cues []cue) []cue {
+	var add []cue
+	for _, t := range toks {
+		if t.kind != kQuantity || t.q.kind != qDuration || t.q.value < 30 || t.end >= len(text) {
+			continue
+		}
+		if text[t.end] == '前' || hasPrefix(text, t.end, "以前") || hasPrefix(text, t.end, "之前") {
+			add = append(add, cue{kind: cPast, start: t.start, end: t.end + 1, clause: t.clause})
+		}
+	}
+	if len(add) == 0 {
+		return cues
+	}
+	out := append(cues, add...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
+	return out
+}
+
+func (s *contextScopes) sentenceOf(clause int) int {
+	if clause < len(s.sentence) {
+		return s.sentence[clause]
+	}
+	return -1
+}
+
+// sentences maps each clause to its sentence: clauses end at every
+// boundary, sentences only at 。！？!? and line breaks.
+func sentences(text []rune, toks []token) []int {
+	var out []int
+	sent := 0
+	for _, t := range toks {
+		if t.kind != kBoundary {
+			continue
+		}
+		out = append(out, sent)
+		switch text[t.start] {
+		case '。', '！', '？', '!', '?', '\n':
+			sent++
+		}
+	}
+	return append(out, sent)
 }

@@ -7,13 +7,20 @@ import (
 )
 
 // patientCase is everything known about one request after extraction and
-// merging the client's answers.
+// merging the client's answers. It is built from the extractor's data
+// alone: triage never reads the request text itself.
 type patientCase struct {
 	mentions []nlp.Mention
-	// state per symptom id: present or absent. Asked holds every id the
-	// patient already talked about, including "unknown" answers.
-	state    map[string]string
-	asked    map[string]bool
+	// state per symptom id of the current complaint: present or absent.
+	// Asked holds every id the patient already talked about, including
+	// "unknown" answers and findings in the history.
+	state map[string]string
+	asked map[string]bool
+	// evidence: per present finding, the spans of the text that state it
+	// (empty for a finding known only from an interview answer).
+	evidence map[string][]nlp.Span
+	// answered: findings the patient confirmed in an interview answer.
+	answered map[string]bool
 	spans    map[string]string // symptom id → patient's wording
 	answers  int
 	age      float64 // -1 unknown
@@ -21,24 +28,37 @@ type patientCase struct {
 	sex      string
 	pregnant bool
 	tempC    float64
-	// textFeatures reuses the extraction for the classifier.
+	// extraction keeps the extractor's full result (terms, vitals,
+	// patient spans) for the rules and the record.
 	extraction nlp.Result
+	// ageFromText: the age (or age group) was read from the text, so a
+	// rule may cite its span; false when the request's age field gave it.
+	ageFromText bool
 }
 
 func (e *Engine) buildCase(req *Request) *patientCase {
 	r := e.x.Extract(req.Text)
 	c := &patientCase{
 		mentions: r.Symptoms, state: r.Evidence(), asked: map[string]bool{},
+		evidence: map[string][]nlp.Span{}, answered: map[string]bool{},
 		spans: map[string]string{}, age: r.Patient.AgeYears, ageGroup: r.Patient.AgeGroup,
 		sex: r.Patient.Sex, pregnant: r.Patient.Pregnant, tempC: r.TemperatureC, extraction: r,
+		ageFromText: r.Patient.AgeSpan != nil,
 	}
 	if c.mentions == nil {
 		c.mentions = []nlp.Mention{}
 	}
-	for _, m := range r.Symptoms {
+	for i := range r.Symptoms {
+		m := &r.Symptoms[i]
 		c.asked[m.ID] = true
+		if !m.Now() {
+			continue
+		}
 		if _, ok := c.spans[m.ID]; !ok || m.State == nlp.Present {
 			c.spans[m.ID] = m.Text
+		}
+		if m.State == nlp.Present {
+			c.evidence[m.ID] = append(c.evidence[m.ID], m.Span())
 		}
 	}
 	// Answers to earlier questions are explicit, so they override what was
@@ -49,6 +69,11 @@ func (e *Engine) buildCase(req *Request) *patientCase {
 		switch a.State {
 		case StatePresent, StateAbsent:
 			c.state[a.ID] = a.State
+			if a.State == StatePresent {
+				c.answered[a.ID] = true
+			} else {
+				delete(c.evidence, a.ID)
+			}
 			if _, ok := c.spans[a.ID]; !ok || a.State == StatePresent {
 				if s, ok := e.kg.Symptom(a.ID); ok {
 					c.spans[a.ID] = s.Name
@@ -59,6 +84,7 @@ func (e *Engine) buildCase(req *Request) *patientCase {
 	if req.Age != nil {
 		c.age = *req.Age
 		c.ageGroup = ageGroup(c.age)
+		c.ageFromText = false
 	}
 	if req.Sex != "" {
 		c.sex = req.Sex
@@ -69,7 +95,7 @@ func (e *Engine) buildCase(req *Request) *patientCase {
 	if c.pregnant && c.sex == "" {
 		c.sex = "female"
 	}
-	e.deriveFindings(c, req.Text)
+	e.deriveFindings(c)
 	return c
 }
 
@@ -106,3 +132,123 @@ func (c *patientCase) present() []string {
 }
 
 func (c *patientCase) has(id string) bool { return c.state[id] == StatePresent }
+
+// current returns the current, present mentions of a symptom id.
+func (c *patientCase) current(id string) []*nlp.Mention {
+	var out []*nlp.Mention
+	for i := range c.mentions {
+		m := &c.mentions[i]
+		if m.ID == id && m.State == nlp.Present && m.Now() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// maxDays is the longest stated duration of a present finding (0 when none
+// is stated, or the finding came from an answer).
+func (c *patientCase) maxDays(id string) float64 {
+	var d float64
+	for _, m := range c.current(id) {
+		if m.DurationDays > d {
+			d = m.DurationDays
+		}
+	}
+	return d
+}
+
+// sudden reports a finding stated with a sudden onset.
+func (c *patientCase) sudden(id string) bool {
+	for _, m := range c.current(id) {
+		if m.Onset == "sudden" {
+			return true
+		}
+	}
+	return false
+}
+
+// hasDisease reports a named disease the patient has now or had (not
+// someone else's, not only asked about, not negated).
+func (c *patientCase) hasDisease(ids ...string) (nlp.Span, bool) {
+	for _, d := range c.extraction.Diseases {
+		if d.State != nlp.Present || d.Context == nlp.CtxOther || d.Context == nlp.CtxAsked {
+			continue
+		}
+		for _, id := range ids {
+			if d.ID == id {
+				return d.Span(), true
+			}
+		}
+	}
+	return nlp.Span{}, false
+}
+
+// hasDrug reports a drug the patient takes (named, not negated).
+func (c *patientCase) hasDrug(ids ...string) (nlp.Span, bool) {
+	for _, d := range c.extraction.Drugs {
+		if d.State != nlp.Present || d.Context == nlp.CtxOther || d.Context == nlp.CtxAsked {
+			continue
+		}
+		for _, id := range ids {
+			if d.ID == id {
+				return d.Span(), true
+			}
+		}
+	}
+	return nlp.Span{}, false
+}
+
+// vitals returns the current measured values of kind.
+func (c *patientCase) vitals(kind string) []nlp.Vital {
+	var out []nlp.Vital
+	for _, v := range c.extraction.Vitals {
+		if v.Kind == kind && v.Context == nlp.CtxCurrent {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// medical reports content about health: anything the extractor read, or an
+// interview answer.
+func (c *patientCase) medical() bool { return c.extraction.Medical || c.answers > 0 }
+
+// severe reports a finding stated as severe (喘得厉害, 高烧).
+func (c *patientCase) severe(id string) bool {
+	for _, m := range c.current(id) {
+		if m.Severity == "severe" {
+			return true
+		}
+	}
+	return false
+}
+
+// recent reports a finding stated as new: a duration of at most a week, a
+// sudden onset or a first time (今天, 突然, 第一次).
+func (c *patientCase) recent(id string) bool {
+	for _, m := range c.current(id) {
+		if m.Onset != "" || m.DurationDays > 0 && m.DurationDays <= 7 {
+			return true
+		}
+	}
+	return false
+}
+
+// ownConcern reports anything of the patient's own now besides symptoms: a
+// disease, medicine or test of theirs (not only asked about, not someone
+// else's), a measured value, or a body part they talk about.
+func (c *patientCase) ownConcern() bool {
+	for _, list := range [][]nlp.Term{c.extraction.Diseases, c.extraction.Drugs, c.extraction.Checks, c.extraction.BodyParts} {
+		for _, t := range list {
+			if t.State == nlp.Present && (t.Context == nlp.CtxCurrent || t.Context == nlp.CtxHistory) {
+				return true
+			}
+		}
+	}
+	for _, v := range c.extraction.Vitals {
+		if v.Context == nlp.CtxCurrent {
+			return true
+		}
+	}
+	return c.pregnant || c.tempC > 0 || c.extraction.Results
+}

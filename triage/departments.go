@@ -4,6 +4,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/fenzhen/fenzhen/knowledge"
+	"github.com/fenzhen/fenzhen/nlp"
 )
 
 // Emergency department code.
@@ -58,19 +61,34 @@ func womenOnly(code string) bool {
 	return code == "05" || strings.HasPrefix(code, "05.") || code == "06"
 }
 
-// rankDepartments blends the KG's department distribution with the
-// classifier's, applies age and sex routing, and puts 急诊医学科 first for
-// emergencies. maleMass is, per department, the share of KG probability
-// coming from male-only diseases (04.04 is then shown as 男科).
+// Routing weights (tuned on the validation parts of the real sets, never
+// on their test parts; see models/triage/MODEL_CARD.md).
+const (
+	// namedWeight: a disease the patient names (乙肝, 肾病综合征) counts as
+	// much as this share of the KG evidence beside the symptom posterior.
+	namedWeight = 0.6
+	// subMin: a sub-department below this probability gives way to its
+	// parent when the parent's family holds at least parentMin (内科 rather
+	// than a wrong 消化内科).
+	subMin    = 0.30
+	parentMin = 0.55
+)
+
+// rankDepartments routes on every signal the case holds: the KG's
+// department distribution from the symptom posterior and from the diseases
+// the patient names, blended with the classifier trained on real
+// consultations; then age and sex routing, a parent department when no
+// sub-department is clear, and 急诊医学科 first for emergencies. maleMass
+// is, per department, the share of KG probability coming from male-only
+// diseases (04.04 is then shown as 男科).
 func (e *Engine) rankDepartments(c *patientCase, post []scored, model map[string]float64, level string) []Department {
 	kgDist := map[string]float64{}
 	maleMass := map[string]float64{}
-	for _, s := range post {
-		d := e.nb.diseases[s.idx]
-		share := s.prob
+	spread := func(d *knowledge.Disease, p float64) {
+		share := p
 		if len(d.Departments) > 0 {
-			share = 0.8 * s.prob
-			rest := 0.2 * s.prob / float64(len(d.Departments))
+			share = 0.8 * p
+			rest := 0.2 * p / float64(len(d.Departments))
 			for _, o := range d.Departments {
 				kgDist[o] += rest
 			}
@@ -80,14 +98,34 @@ func (e *Engine) rankDepartments(c *patientCase, post []scored, model map[string
 			maleMass[d.Department] += share
 		}
 	}
+	var symMass float64
+	for _, s := range post {
+		spread(e.nb.diseases[s.idx], s.prob)
+		symMass += s.prob
+	}
+	named := e.namedDiseases(c)
+	if len(named) > 0 {
+		w := namedWeight
+		if symMass == 0 {
+			w = 1
+		}
+		for _, d := range named {
+			spread(d, w/float64(len(named)))
+		}
+	}
 	dist := kgDist
-	if len(kgDist) == 0 {
+	switch {
+	case len(kgDist) == 0:
 		dist = model
-	} else if len(model) > 0 {
+	case len(model) > 0:
 		w := e.opts.ModelWeight
+		var kgSum float64
+		for _, p := range kgDist {
+			kgSum += p
+		}
 		dist = map[string]float64{}
 		for k, p := range kgDist {
-			dist[k] += (1 - w) * p
+			dist[k] += (1 - w) * p / kgSum
 		}
 		for k, p := range model {
 			dist[k] += w * p
@@ -98,27 +136,34 @@ func (e *Engine) rankDepartments(c *patientCase, post []scored, model map[string
 		if c.sex == "male" && womenOnly(code) {
 			continue
 		}
-		if !c.pregnant && code == "05.02" && c.sex != "female" {
+		if !c.pregnant && code == "05.02" && c.sex == "male" {
 			continue
 		}
 		routed[routeForAge(code, c)] += p
 	}
+	var sum float64
+	for _, p := range routed {
+		sum += p
+	}
+	if sum <= 0 {
+		return []Department{}
+	}
+	for k := range routed {
+		routed[k] /= sum
+	}
+	e.preferParent(routed)
 	if level == LevelEmergency && len(routed) > 0 {
 		for k := range routed {
 			routed[k] *= 0.5
 		}
 		routed[emergencyCode] += 0.5
 	}
-	var sum float64
-	for _, p := range routed {
-		sum += p
-	}
 	out := make([]Department, 0, len(routed))
 	for code, p := range routed {
 		if p <= 0 {
 			continue
 		}
-		dep := Department{Code: code, Name: code, Probability: round4(p / sum)}
+		dep := Department{Code: code, Name: code, Probability: round4(p)}
 		if kd, ok := e.kg.Department(code); ok {
 			dep.Name, dep.ParentCode = kd.Name, kd.ParentCode
 			if dep.Name == "其他" && kd.ParentCode != "" {
@@ -142,6 +187,51 @@ func (e *Engine) rankDepartments(c *patientCase, post []scored, model map[string
 		return out[i].Code < out[j].Code
 	})
 	return out
+}
+
+// namedDiseases are the KG diseases the text names for the patient (有糖尿病,
+// 乙肝携带, 会不会是甲亢): current, past or asked about, not someone else's
+// and not denied.
+func (e *Engine) namedDiseases(c *patientCase) []*knowledge.Disease {
+	var out []*knowledge.Disease
+	seen := map[string]bool{}
+	for _, t := range c.extraction.Diseases {
+		if t.State != StatePresent || t.Context == nlp.CtxOther || seen[t.ID] {
+			continue
+		}
+		if d, ok := e.kg.Disease(t.ID); ok {
+			seen[t.ID] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// preferParent puts the parent first when the leading sub-department is
+// unclear: 消化 0.25, 心血管 0.2, 呼吸 0.15 is 内科 0.6, not a 25 % guess at
+// 消化内科. The parent's probability is its family's (it subsumes them);
+// the sub-departments stay listed after it as the likelier clinics.
+func (e *Engine) preferParent(routed map[string]float64) {
+	top, topP := "", 0.0
+	for code, p := range routed {
+		if p > topP || p == topP && code < top {
+			top, topP = code, p
+		}
+	}
+	d, ok := e.kg.Department(top)
+	if !ok || d.ParentCode == "" || topP >= subMin {
+		return
+	}
+	fam := routed[d.ParentCode]
+	for code, p := range routed {
+		if k, ok := e.kg.Department(code); ok && k.ParentCode == d.ParentCode {
+			fam += p
+		}
+	}
+	if fam < parentMin {
+		return
+	}
+	routed[d.ParentCode] = fam
 }
 
 func round4(p float64) float64 {

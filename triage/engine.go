@@ -23,41 +23,39 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 		Models: []ModelRef{}, Disclaimer: Disclaimer,
 	}
 	post := e.nb.posterior(c, c.state)
-	resp.Urgency = e.assessUrgency(c, post, req.Text)
-	noSymptom := len(c.present()) == 0
-	// Both models read the same features; the disease ranker re-scores
-	// the differential and steers the questions (ranker.go).
-	var feats []float32
-	if e.model != nil || e.ranker != nil || e.urgency != nil {
-		feats = e.caseFeatures(req.Text, c)
+	resp.Urgency = e.assessUrgency(c, post)
+	medical := c.medical()
+	hasSymptom := len(c.present()) > 0
+	var idx []int64
+	if medical && (e.dept != nil || e.disease != nil || e.urgency != nil) {
+		idx = e.caseIndices(c)
 	}
-	// The three models run side by side (each batcher queue is its own):
-	// a request waits for the slowest, not for their sum.
+	// The three heads run side by side (each batcher queue is its own): a
+	// request waits for the slowest, not for their sum.
 	deptCh := make(chan deptResult, 1)
-	needDept := e.model != nil && (!noSymptom || e.opts.ClassifyWithoutSymptoms)
-	if needDept {
+	if e.dept != nil && medical {
 		go func() {
-			probs, err := e.model.predict(ctx, feats)
+			probs, _, err := e.dept.predict(ctx, idx)
 			deptCh <- deptResult{probs, err}
 		}()
 	}
 	rankCh := make(chan rankResult, 1)
-	if !noSymptom {
+	if hasSymptom {
 		go func() {
-			ro, err := e.rank(ctx, feats)
+			ro, err := e.rank(ctx, idx)
 			rankCh <- rankResult{ro, err}
 		}()
 	} else {
 		rankCh <- rankResult{}
 	}
-	if e.urgency != nil {
+	if e.urgency != nil && medical {
 		// The urgency classifier may only raise the rules' level.
-		probs, err := e.urgency.predict(ctx, feats)
+		probs, _, err := e.urgency.predict(ctx, idx)
 		if err != nil {
 			return nil, fmt.Errorf("triage: %w", err)
 		}
-		raiseUrgency(&resp.Urgency, probs, e.opts.UrgencyThreshold)
-		resp.Models = append(resp.Models, ModelRef{Name: e.urgency.name, Version: e.urgency.version})
+		raiseUrgency(&resp.Urgency, e.urgencyLevels(probs), e.opts.UrgencyThreshold)
+		resp.Models = append(resp.Models, e.urgency.ref())
 	}
 	rr := <-rankCh
 	if rr.err != nil {
@@ -66,27 +64,32 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 	ranked := rr.ro
 	dpost := e.blend(post, ranked)
 	resp.NextQuestion = e.nextQuestion(c, dpost, ranked)
-	if noSymptom && (e.model == nil || !e.opts.ClassifyWithoutSymptoms) {
+	if !medical {
+		// No medical content at all (你好, asdf): empty lists, and the next
+		// question asks for the main complaint.
 		return resp, nil
 	}
 	var model map[string]float64
-	if needDept {
+	if e.dept != nil {
 		dr := <-deptCh
 		if dr.err != nil {
 			return nil, fmt.Errorf("triage: %w", dr.err)
 		}
-		model = dr.probs
-		resp.Models = append(resp.Models, ModelRef{Name: e.model.name, Version: e.model.version})
+		model = make(map[string]float64, len(dr.probs))
+		for i, p := range dr.probs {
+			model[e.dept.labels[i]] += float64(p)
+		}
+		resp.Models = append(resp.Models, e.dept.ref())
 	}
 	if ranked != nil {
-		resp.Models = append(resp.Models, ModelRef{Name: e.ranker.name, Version: e.ranker.version})
+		resp.Models = append(resp.Models, e.disease.ref())
 	}
 	deps := e.rankDepartments(c, post, model, resp.Urgency.Level)
 	if len(deps) > topK {
 		deps = deps[:topK]
 	}
 	resp.Departments = deps
-	if !noSymptom {
+	if hasSymptom {
 		resp.Diseases = e.differential(c, dpost, topK)
 	}
 	return resp, nil
@@ -132,6 +135,6 @@ func (e *Engine) differential(c *patientCase, post []scored, topK int) []Disease
 
 // deptResult is the department classifier's answer, from its goroutine.
 type deptResult struct {
-	probs map[string]float64
+	probs []float32
 	err   error
 }

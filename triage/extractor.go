@@ -5,6 +5,7 @@ import (
 
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/nlp"
+	"github.com/fenzhen/fenzhen/nlp/segment"
 )
 
 // NewExtractor builds the symptom extractor triage is meant to run with: the
@@ -21,4 +22,24 @@ func NewExtractor(kg *knowledge.KG, idx *knowledge.Index) (*nlp.Extractor, error
 		return nil, fmt.Errorf("build symptom extractor: %w", err)
 	}
 	return x, nil
+}
+
+// ServingExtractor builds the extractor exactly as `fenzhen serve` does,
+// with the KG's bleve index behind the fuzzy fallback, for tools that must
+// compute the server's features (training export, evaluation). close
+// releases the index.
+func ServingExtractor(kg *knowledge.KG) (x *nlp.Extractor, close func(), err error) {
+	seg, err := segment.New(kg.Terms())
+	if err != nil {
+		return nil, nil, fmt.Errorf("load segmenter: %w", err)
+	}
+	idx, err := knowledge.NewIndexWith(kg, seg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build knowledge index: %w", err)
+	}
+	if x, err = NewExtractor(kg, idx); err != nil {
+		idx.Close()
+		return nil, nil, err
+	}
+	return x, func() { idx.Close() }, nil
 }

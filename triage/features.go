@@ -1,59 +1,81 @@
 package triage
 
 import (
-	"hash/fnv"
+	"slices"
 	"sort"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/nlp"
 )
 
-// Feature layout of the department classifier (models/triage/train.py
-// reads the vectors this code writes, so it never reimplements it):
+// FeatureLayout names the layout below; a model records the layout it was
+// trained on (config parameter feature_layout) and triage.New refuses one
+// that differs.
 //
-//	[0, S)            symptom present (KG symptom ids sorted)
-//	[S, 2S)           symptom absent
-//	[2S, 2S+7)        patient: infant, child, adult, elderly, male, female, pregnant
-//	[2S+7, 2S+7+4096) hashed character 1- and 2-grams
+// The triage heads read a list of feature indices (an embedding bag), all
+// features binary:
 //
-// The n-grams are taken over the runes of knowledge.Normalize(text) that
-// are letters or digits (punctuation and spaces dropped); each gram's
-// UTF-8 bytes are hashed with 32-bit FNV-1a, modulo NgramBuckets. All
-// values are 0 or 1.
+//	[0, S)                 symptom present now (KG symptom ids sorted)
+//	[S, 2S)                symptom absent now
+//	[2S, 2S+D)             disease named by the patient (KG disease ids sorted; not someone else's)
+//	[2S+D, 2S+D+7)         patient: infant, child, adult, elderly, male, female, pregnant
+//	[2S+D+7, 2S+D+7+B)     character 1-, 2- and 3-grams (nlp.Result.Grams mod B)
+//
+// Vocab() = 2S+D+7+B. The list is sorted, without repeats, cut at Width()
+// indices and padded with Vocab() (the model's all-zero padding row).
 const (
-	NgramBuckets    = 4096
+	FeatureLayout   = "triage-v2"
+	NgramBuckets    = 1 << 15
+	FeatureWidth    = 512
 	patientFeatures = 7
 )
 
-// Featurizer maps text and extraction results to classifier inputs.
+// Featurizer maps extraction results to classifier inputs.
 type Featurizer struct {
 	symIndex map[string]int
+	symIDs   []string
 	nsym     int
+	disIndex map[string]int
+	ndis     int
 }
 
-// NewFeaturizer fixes the symptom vocabulary of kg.
+// NewFeaturizer fixes the symptom and disease vocabulary of kg.
 func NewFeaturizer(kg *knowledge.KG) *Featurizer {
-	ids := make([]string, 0, len(kg.Symptoms()))
+	f := &Featurizer{symIndex: map[string]int{}, disIndex: map[string]int{}}
 	for _, s := range kg.Symptoms() {
-		ids = append(ids, s.ID)
+		f.symIDs = append(f.symIDs, s.ID)
 	}
-	sort.Strings(ids)
-	f := &Featurizer{symIndex: make(map[string]int, len(ids)), nsym: len(ids)}
-	for i, id := range ids {
+	sort.Strings(f.symIDs)
+	for i, id := range f.symIDs {
 		f.symIndex[id] = i
 	}
+	f.nsym = len(f.symIDs)
+	var ds []string
+	for _, d := range kg.Diseases() {
+		ds = append(ds, d.ID)
+	}
+	sort.Strings(ds)
+	for i, id := range ds {
+		f.disIndex[id] = i
+	}
+	f.ndis = len(ds)
 	return f
 }
 
-// Dim is the length of a feature vector.
-func (f *Featurizer) Dim() int { return 2*f.nsym + patientFeatures + NgramBuckets }
+// Vocab is the number of distinct features (the padding index).
+func (f *Featurizer) Vocab() int { return 2*f.nsym + f.ndis + patientFeatures + NgramBuckets }
 
-// Features computes the vector for text with its symptom states (id →
-// present/absent) and patient hints.
-func (f *Featurizer) Features(text string, state map[string]string, p nlp.Patient) []float32 {
-	v := make([]float32, f.Dim())
+// Width is the length of an index vector.
+func (f *Featurizer) Width() int { return FeatureWidth }
+
+// Symptoms is the symptom vocabulary in feature order.
+func (f *Featurizer) Symptoms() []string { return f.symIDs }
+
+// Indices computes the index vector of a case: its symptom states (id →
+// present/absent), the diseases the text names, who the patient is, and the
+// text's n-grams.
+func (f *Featurizer) Indices(state map[string]string, diseases []nlp.Term, p nlp.Patient, grams []uint32) []int64 {
+	out := make([]int64, 0, f.Width())
 	for id, s := range state {
 		i, ok := f.symIndex[id]
 		if !ok {
@@ -61,80 +83,75 @@ func (f *Featurizer) Features(text string, state map[string]string, p nlp.Patien
 		}
 		switch s {
 		case StatePresent:
-			v[i] = 1
+			out = append(out, int64(i))
 		case StateAbsent:
-			v[f.nsym+i] = 1
+			out = append(out, int64(f.nsym+i))
 		}
 	}
 	base := 2 * f.nsym
+	for _, d := range diseases {
+		if i, ok := f.disIndex[d.ID]; ok && d.State == nlp.Present && d.Context != nlp.CtxOther {
+			out = append(out, int64(base+i))
+		}
+	}
+	base += f.ndis
 	switch p.AgeGroup {
 	case "infant":
-		v[base] = 1
+		out = append(out, int64(base))
 	case "child":
-		v[base+1] = 1
+		out = append(out, int64(base+1))
 	case "adult":
-		v[base+2] = 1
+		out = append(out, int64(base+2))
 	case "elderly":
-		v[base+3] = 1
+		out = append(out, int64(base+3))
 	}
 	switch p.Sex {
 	case "male":
-		v[base+4] = 1
+		out = append(out, int64(base+4))
 	case "female":
-		v[base+5] = 1
+		out = append(out, int64(base+5))
 	}
 	if p.Pregnant {
-		v[base+6] = 1
+		out = append(out, int64(base+6))
 	}
-	off := base + patientFeatures
-	for _, b := range NgramIndices(text) {
-		v[off+b] = 1
+	base += patientFeatures
+	for _, g := range grams {
+		out = append(out, int64(base)+int64(g%NgramBuckets))
 	}
-	return v
-}
-
-// NgramIndices returns the bucket of every 1- and 2-gram of text (with
-// repeats, in text order).
-func NgramIndices(text string) []int {
-	var rs []rune
-	for _, r := range knowledge.Normalize(text) {
-		if unicode.IsLetter(r) || unicode.IsNumber(r) {
-			rs = append(rs, r)
-		}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > f.Width() {
+		out = out[:f.Width()]
 	}
-	out := make([]int, 0, 2*len(rs))
-	h := fnv.New32a()
-	var buf [8]byte
-	for i := range rs {
-		for n := 1; n <= 2 && i+n <= len(rs); n++ {
-			h.Reset()
-			b := buf[:0]
-			for _, r := range rs[i : i+n] {
-				b = appendRune(b, r)
-			}
-			h.Write(b)
-			out = append(out, int(h.Sum32()%NgramBuckets))
-		}
+	pad := int64(f.Vocab())
+	for len(out) < f.Width() {
+		out = append(out, pad)
 	}
 	return out
 }
 
-func appendRune(b []byte, r rune) []byte { return utf8.AppendRune(b, r) }
-
-// TextFeatures is the classifier input for a text alone, as in training.
-func (f *Featurizer) TextFeatures(x *nlp.Extractor, text string) []float32 {
+// TextIndices is the classifier input for a text alone, as in training:
+// the extraction's current symptoms, named diseases, patient hints and
+// n-grams.
+func (f *Featurizer) TextIndices(x *nlp.Extractor, text string) []int64 {
 	r := x.Extract(text)
-	return f.Features(text, r.Evidence(), r.Patient)
+	return f.Indices(r.Evidence(), r.Diseases, r.Patient, r.Grams)
 }
 
-// TextFeatureIndices lists the 1-valued positions of TextFeatures.
-func TextFeatureIndices(f *Featurizer, x *nlp.Extractor, text string) []int {
-	v := f.TextFeatures(x, text)
-	idx := make([]int, 0, 64)
-	for i, x := range v {
-		if x != 0 {
-			idx = append(idx, i)
-		}
+// RequestIndices is the index vector the heads read for a request, without
+// padding (training export and the golden tests use it).
+func (e *Engine) RequestIndices(req Request) ([]int64, error) {
+	if r := []rune(req.Text); len(r) > MaxTextRunes {
+		req.Text = string(r[:MaxTextRunes])
 	}
-	return idx
+	if req.Text == "" {
+		req.Text = " "
+	}
+	c := e.buildCase(&req)
+	idx := e.caseIndices(c)
+	pad := int64(e.feat.Vocab())
+	for len(idx) > 0 && idx[len(idx)-1] == pad {
+		idx = idx[:len(idx)-1]
+	}
+	return idx, nil
 }

@@ -115,7 +115,7 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 		}
 		res.N++
 		res.Support[c.Disease]++
-		pc, text, implicit, unmapped := e.interviewStart(c)
+		pc, _, implicit, unmapped := e.interviewStart(c)
 		names += len(c.Explicit) + len(c.Implicit)
 		unmappedN += len(unmapped)
 		for id := range implicit {
@@ -123,7 +123,7 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 				implicitN++
 			}
 		}
-		post, ro, err := e.interviewPosterior(ctx, text, pc)
+		post, ro, err := e.interviewPosterior(ctx, pc)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +141,7 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 			if s, ok := implicit[q.SymptomID]; ok {
 				pc.state[q.SymptomID] = s
 				answered++
-				if post, ro, err = e.interviewPosterior(ctx, text, pc); err != nil {
+				if post, ro, err = e.interviewPosterior(ctx, pc); err != nil {
 					return nil, err
 				}
 			}
@@ -170,12 +170,12 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 
 // interviewPosterior is the engine's differential for the case as
 // Triage computes it: naive Bayes, blended with the ranker when loaded.
-func (e *Engine) interviewPosterior(ctx context.Context, text string, pc *patientCase) ([]scored, *rankerOut, error) {
+func (e *Engine) interviewPosterior(ctx context.Context, pc *patientCase) ([]scored, *rankerOut, error) {
 	post := e.nb.posterior(pc, pc.state)
-	if e.ranker == nil {
+	if e.disease == nil {
 		return post, nil, nil
 	}
-	ro, err := e.rank(ctx, e.caseFeatures(text, pc))
+	ro, err := e.rank(ctx, e.caseIndices(pc))
 	if err != nil {
 		return nil, nil, err
 	}

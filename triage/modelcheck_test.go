@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/fenzhen/fenzhen/inference"
@@ -29,7 +30,7 @@ const torchTolerance = 1e-4
 type goldenRow struct {
 	Text  string            `json:"text"`
 	State map[string]string `json:"state"`
-	X     []int             `json:"x"`
+	X     []int64           `json:"x"`
 	Probs []float64         `json:"probs"`
 	Ask   []float64         `json:"ask"`
 }
@@ -61,31 +62,62 @@ func loadGolden(t testing.TB, name string) []goldenRow {
 	return rows
 }
 
-// checkTextFeatures: for each row of the golden file, the engine's text
-// features are the indices the training script stored.
+// checkTextFeatures: for each row of the golden file, the indices the
+// engine computes for the text (with the server's extractor) are the ones
+// the training script stored.
 func checkTextFeatures(t *testing.T, golden string) {
 	t.Helper()
-	e := kgEngine(t)
+	e := servingEngine(t)
 	for i, r := range loadGolden(t, golden) {
-		checkFeatures(t, TextFeatureIndices(e.feat, e.x, r.Text), r, i)
+		got, err := e.RequestIndices(Request{Text: r.Text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFeatures(t, got, r, i)
 	}
 }
 
-// checkFeatures compares the features Go computed for golden row i.
-func checkFeatures(t *testing.T, got []int, r goldenRow, i int) {
+// checkFeatures compares the indices Go computed for golden row i.
+func checkFeatures(t *testing.T, got []int64, r goldenRow, i int) {
 	t.Helper()
 	if !slices.Equal(got, r.X) {
-		t.Errorf("row %d (%s): Go features %v, training used %v", i, r.Text, got, r.X)
+		t.Errorf("row %d (%s): Go indices %v, training used %v", i, r.Text, got, r.X)
 	}
 }
 
-// oneHot is the dense feature vector of a golden row's indices.
-func oneHot(dim int, idx []int) []float32 {
-	v := make([]float32, dim)
-	for _, j := range idx {
-		v[j] = 1
+// padded is the model input of a golden row's indices.
+func padded(f *Featurizer, idx []int64) []int64 {
+	out := append([]int64(nil), idx...)
+	for len(out) < f.Width() {
+		out = append(out, int64(f.Vocab()))
 	}
-	return v
+	return out
+}
+
+var (
+	servingOnce sync.Once
+	servingE    *Engine
+	servingErr  error
+)
+
+// servingEngine is a KG-only engine with the server's extractor (the bleve
+// fuzzy fallback included), built once: features must match training,
+// which featurizes with that extractor.
+func servingEngine(t testing.TB) *Engine {
+	t.Helper()
+	servingOnce.Do(func() {
+		kg, _ := kgAndExtractor(t)
+		x, _, err := ServingExtractor(kg)
+		if err != nil {
+			servingErr = err
+			return
+		}
+		servingE, servingErr = New(kg, x, nil, Options{})
+	})
+	if servingErr != nil {
+		t.Fatal(servingErr)
+	}
+	return servingE
 }
 
 // checkTorch stops the test when an ORT output is further than

@@ -113,7 +113,7 @@ type RankerRecord struct {
 	Label    string            `json:"label"`    // benchmark disease name
 	Disease  string            `json:"disease"`  // KG disease id trained as
 	Text     string            `json:"text"`     // what the engine reads
-	Patient  []int             `json:"patient"`  // 1-valued patient + n-gram feature indices
+	Patient  []int             `json:"patient"`  // feature indices past the symptoms: named diseases, patient, n-grams
 	State    map[string]string `json:"state"`    // symptoms known before any question
 	Implicit map[string]string `json:"implicit"` // answers the simulated patient holds
 	Names    int               `json:"names"`    // explicit + implicit symptom names
@@ -126,11 +126,10 @@ func (e *Engine) RankerRecords(set string, cases []InterviewCase) []RankerRecord
 	out := make([]RankerRecord, 0, len(cases))
 	for i, c := range cases {
 		pc, text, implicit, unmapped := e.interviewStart(c)
-		v := e.feat.Features(text, nil, casePatient(pc))
 		var pat []int
-		for j, x := range v {
-			if x != 0 {
-				pat = append(pat, j)
+		for _, j := range e.feat.Indices(nil, pc.extraction.Diseases, casePatient(pc), pc.extraction.Grams) {
+			if j < int64(e.feat.Vocab()) {
+				pat = append(pat, int(j))
 			}
 		}
 		out = append(out, RankerRecord{

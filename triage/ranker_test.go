@@ -19,13 +19,13 @@ const diseaseModelDir = "../models/triage-disease/1"
 // (text, answered evidence, patient hints) are the ones
 // models/triage/train_disease.py composed for the same text and evidence.
 func TestDiseaseFeaturesMatchTraining(t *testing.T) {
-	e := kgEngine(t)
+	e := servingEngine(t)
 	for i, r := range loadGolden(t, "disease_golden.jsonl") {
 		pc := e.buildCase(&Request{Text: r.Text})
 		pc.state = r.State
-		var got []int
-		for j, x := range e.caseFeatures(r.Text, pc) {
-			if x != 0 {
+		var got []int64
+		for _, j := range e.caseIndices(pc) {
+			if j < int64(e.feat.Vocab()) {
 				got = append(got, j)
 			}
 		}
@@ -47,7 +47,7 @@ func modelEngine(t testing.TB) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.ranker == nil || e.model == nil {
+	if e.disease == nil || e.dept == nil {
 		t.Fatal("models not loaded")
 	}
 	return e
@@ -58,12 +58,12 @@ func modelEngine(t testing.TB) *Engine {
 func TestDiseaseModelMatchesTorch(t *testing.T) {
 	e := modelEngine(t)
 	for i, r := range loadGolden(t, "disease_golden.jsonl") {
-		got, err := e.ranker.predict(context.Background(), oneHot(e.feat.Dim(), r.X), len(e.nb.diseases))
+		got, err := e.rank(context.Background(), padded(e.feat, r.X))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k, id := range e.ranker.labels {
-			checkTorch(t, got.probs[e.ranker.nbIdx[k]], r.Probs[k], "row %d disease %s", i, id)
+		for k, id := range e.disease.labels {
+			checkTorch(t, got.probs[e.diseaseIdx[k]], r.Probs[k], "row %d disease %s", i, id)
 		}
 		for k := range r.Ask {
 			checkTorch(t, float64(got.ask[k]), r.Ask[k], "row %d ask %d", i, k)

@@ -105,12 +105,15 @@ type Department struct {
 	Probability float64 `json:"probability"`
 }
 
-// RedFlag is a red-flag rule that fired; Text is the part of the patient's
-// text (or the answered symptom) that triggered it.
+// RedFlag is a red-flag rule that fired. Text is the patient's words (or
+// the answered symptom) that triggered it; Evidence lists the spans of the
+// request text (rune offsets) stating each finding it needs — empty only
+// when those findings came from interview answers.
 type RedFlag struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Text string `json:"text"`
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Text     string     `json:"text"`
+	Evidence []nlp.Span `json:"evidence"`
 }
 
 // Urgency is how soon the patient should be seen.
@@ -205,12 +208,14 @@ type Engine struct {
 	run   inference.Runner
 	opts  Options
 	feat  *Featurizer
-	model *deptModel // nil when no classifier is configured
 	nb    *bayes
-	// ranker is the ONNX disease ranker; nil when the repository has none.
-	ranker *diseaseRanker
-	// urgency is the ONNX urgency classifier; nil when the repository has none.
-	urgency *urgencyModel
+	// The ONNX heads, nil when not configured or not in the repository:
+	// department classifier, disease ranker (diseaseIdx maps its labels to
+	// nb.diseases) and urgency classifier.
+	dept       *classifier
+	disease    *classifier
+	diseaseIdx []int
+	urgency    *classifier
 }
 
 // New builds an Engine. runner may be nil (KG only). A classifier that is
@@ -248,19 +253,38 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 		x = own
 	}
 	e := &Engine{kg: kg, x: x, run: runner, opts: opts, feat: NewFeaturizer(kg), nb: newBayes(kg)}
-	if runner != nil && opts.DepartmentModel != "-" {
-		m, err := loadDeptModel(kg, runner, opts.DepartmentModel, opts.ModelVersion, e.feat.Dim())
-		if err != nil {
-			return nil, fmt.Errorf("triage: %w", err)
-		}
-		e.model = m
+	if runner == nil {
+		return e, nil
 	}
-	if runner != nil {
-		if err := optionalRanker(e, runner); err != nil {
+	if opts.DepartmentModel != "-" {
+		c, err := loadClassifier(runner, e.feat, opts.DepartmentModel, opts.ModelVersion, "models/triage/train.py")
+		if err != nil {
+			return nil, fmt.Errorf("triage: department %w", err)
+		}
+		for _, l := range c.labels {
+			if _, ok := kg.Department(l); !ok {
+				return nil, fmt.Errorf("triage: department model %s/%s: label %q is not a department code of the knowledge graph", c.name, c.version, l)
+			}
+		}
+		e.dept = c
+	}
+	c, err := optional(runner, e.feat, opts.DiseaseModel, DefaultDiseaseModel, opts.ModelVersionDisease, "models/triage/train_disease.py")
+	if err != nil {
+		return nil, fmt.Errorf("triage: disease %w", err)
+	}
+	if c != nil {
+		if err := e.loadDiseaseHead(c); err != nil {
 			return nil, fmt.Errorf("triage: %w", err)
 		}
-		if err := optionalUrgency(e, runner); err != nil {
-			return nil, fmt.Errorf("triage: %w", err)
+	}
+	if e.urgency, err = optional(runner, e.feat, opts.UrgencyModel, DefaultUrgencyModel, opts.UrgencyModelVersion, "models/triage/train_urgency.py"); err != nil {
+		return nil, fmt.Errorf("triage: urgency %w", err)
+	}
+	if e.urgency != nil {
+		for _, l := range e.urgency.labels {
+			if _, ok := levelRank[l]; !ok {
+				return nil, fmt.Errorf("triage: urgency model %s/%s: label %q is not an urgency level", e.urgency.name, e.urgency.version, l)
+			}
 		}
 	}
 	return e, nil
@@ -269,14 +293,10 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 // Models lists the models the engine calls.
 func (e *Engine) Models() []ModelRef {
 	out := []ModelRef{}
-	if e.model != nil {
-		out = append(out, ModelRef{Name: e.model.name, Version: e.model.version})
-	}
-	if e.ranker != nil {
-		out = append(out, ModelRef{Name: e.ranker.name, Version: e.ranker.version})
-	}
-	if e.urgency != nil {
-		out = append(out, ModelRef{Name: e.urgency.name, Version: e.urgency.version})
+	for _, c := range []*classifier{e.dept, e.disease, e.urgency} {
+		if c != nil {
+			out = append(out, c.ref())
+		}
 	}
 	return out
 }

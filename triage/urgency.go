@@ -1,7 +1,8 @@
 package triage
 
 import (
-	"regexp"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/fenzhen/fenzhen/knowledge"
@@ -23,7 +24,7 @@ var acuteDepartments = map[string]bool{"20": true, "28": true}
 
 // assessUrgency: red flags can only raise the level above the base level
 // derived from the differential and symptom severity, never lower it.
-func (e *Engine) assessUrgency(c *patientCase, post []scored, text string) Urgency {
+func (e *Engine) assessUrgency(c *patientCase, post []scored) Urgency {
 	u := Urgency{Level: LevelRoutine, RedFlags: []RedFlag{}, Reasons: []string{}}
 	present := c.present()
 	raise := func(level, reason string) {
@@ -34,12 +35,25 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored, text string) Urgen
 			u.Reasons = append(u.Reasons, reason)
 		}
 	}
-	// Numbers the patient quotes count even when no symptom was read.
-	for _, rf := range vitalFlags(text) {
-		u.RedFlags = append(u.RedFlags, rf)
-		raise(LevelEmergency, "心率过快或过慢可能是严重心律失常，请立即拨打120")
+	fire := func() {
+		for i := range e.kg.RedFlags() {
+			rf := &e.kg.RedFlags()[i]
+			if f, ok := c.redFlagFires(rf); ok {
+				u.RedFlags = append(u.RedFlags, f)
+				raise(rf.Urgency, rf.Reason)
+			}
+		}
 	}
 	if len(present) == 0 {
+		// Numbers the patient quotes count even when no symptom was read.
+		fire()
+		// A question about health with nothing of the patient's own now —
+		// no complaint, no disease of theirs, no medicine, test or value —
+		// is health education: 居家观察, with advice on when to come.
+		if u.Level == LevelRoutine && c.extraction.Medical && !c.ownConcern() {
+			u.Level = LevelSelfCare
+			u.Reasons = append(u.Reasons, "未描述本人当前的不适；如出现症状或加重请及时就医")
+		}
 		u.Label = LevelLabels[u.Level]
 		return u
 	}
@@ -58,7 +72,10 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored, text string) Urgen
 	for _, m := range c.mentions {
 		// 打鼾很厉害 or 特别怕冷 is a strong complaint, not an acute one;
 		// neither is a pain of half a year that gets 更厉害.
-		if m.State == nlp.Present && m.Severity == "severe" && !chronicComplaints[m.ID] && m.DurationDays <= 30 {
+		// Only a new complaint: 疼得厉害 said of a back pain of months, or
+		// with no time at all, is how patients describe, not how acute.
+		if m.State == nlp.Present && m.Now() && m.Severity == "severe" && !chronicComplaints[m.ID] &&
+			(m.DurationDays > 0 && m.DurationDays <= 7 || m.Onset == "sudden") {
 			severe = true
 		}
 	}
@@ -72,16 +89,7 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored, text string) Urgen
 		u.Level = LevelSelfCare
 		u.Reasons = append(u.Reasons, "症状较轻，可先居家观察；如加重、高热不退或出现新症状请及时就医")
 	}
-	for _, rf := range e.kg.RedFlags() {
-		if trig, ok := c.redFlagFires(&rf); ok {
-			u.RedFlags = append(u.RedFlags, RedFlag{ID: rf.ID, Name: rf.Name, Text: trig})
-			raise(rf.Urgency, rf.Reason)
-		}
-	}
-	if m := deepWound.FindString(text); m != "" && !negatedBefore(text, strings.Index(text, m)) {
-		u.RedFlags = append(u.RedFlags, RedFlag{ID: "deep_wound", Name: "伤口深或需缝合", Text: m})
-		raise(LevelUrgent, "伤口较深或需要缝合，请在6–8小时内到医院清创缝合，并评估破伤风预防")
-	}
+	fire()
 	u.Label = LevelLabels[u.Level]
 	return u
 }
@@ -101,7 +109,7 @@ var mildWhenSaid = map[string]bool{
 	"blisters": true, "insect_bite": true, "itchy_papules_insect": true, "mouth_ulcer": true,
 	"back_pain": true, "muscle_pain": true, "neck_pain": true, "eye_dryness": true, "fatigue": true,
 	"pruritus": true, "dry_skin": true, "bloating_stomach": true, "indigestion": true,
-	"dry_mouth": true, "leg_pain": true, "throat_discomfort": true,
+	"dry_mouth": true, "leg_pain": true, "throat_discomfort": true, "hand_pain": true, "arm_pain": true, "foot_pain": true,
 }
 
 // chronicComplaints do not make a case urgent however strongly they are
@@ -129,8 +137,6 @@ func allMild(c *patientCase, present []string) bool {
 	return len(present) > 0
 }
 
-var deepWound = regexp.MustCompile(`(口子|伤口)` + clause + `{0,4}(深|很大|很长|缝)|缝针|要缝|见骨|露出肉`)
-
 func maxDuration(c *patientCase) float64 {
 	var d float64
 	for _, m := range c.mentions {
@@ -141,79 +147,172 @@ func maxDuration(c *patientCase) float64 {
 	return d
 }
 
-// redFlagFires checks one rule and returns the patient's words that
-// triggered it. Missing facts never satisfy a constraint, except that words
-// like 宝宝 or 孩子 stand in for an age limit that covers all infants or all
-// children, and a fever without a number counts as ≥ 38 ℃.
-func (c *patientCase) redFlagFires(rf *knowledge.RedFlag) (string, bool) {
-	if len(rf.All) == 0 && len(rf.Any) == 0 {
-		return "", false
+// redFlagFires checks one rule over the current findings and returns the
+// flag with the spans of the text that state each finding it needs (none
+// for a finding known from an interview answer). Missing facts never
+// satisfy a constraint, except that words like 宝宝 or 孩子 stand in for an
+// age limit that covers all infants or all children, and a fever without a
+// number counts as ≥ 38 ℃.
+func (c *patientCase) redFlagFires(rf *knowledge.RedFlag) (RedFlag, bool) {
+	none := RedFlag{}
+	if len(rf.All) == 0 && len(rf.Any) == 0 && len(rf.Groups) == 0 && len(rf.Vitals) == 0 && rf.TempMin == 0 {
+		return none, false
 	}
-	trigger := ""
+	var used []string
 	for _, id := range rf.All {
-		if !c.has(id) {
-			return "", false
+		if !c.usable(id, rf) {
+			return none, false
 		}
-		if trigger == "" {
-			trigger = c.spans[id]
-		}
+		used = append(used, id)
 	}
-	if len(rf.Any) > 0 {
+	for _, group := range append([][]string{rf.Any}, rf.Groups...) {
+		if len(group) == 0 {
+			continue
+		}
 		hit := ""
-		for _, id := range rf.Any {
-			if c.has(id) {
-				hit = c.spans[id]
+		for _, id := range group {
+			if c.usable(id, rf) {
+				hit = id
 				break
 			}
 		}
 		if hit == "" {
-			return "", false
+			return none, false
 		}
-		if trigger == "" {
-			trigger = hit
-		} else {
-			trigger += "、" + hit
+		used = append(used, hit)
+	}
+	var words []string
+	var ev []nlp.Span
+	for _, id := range used {
+		ev = appendSpans(ev, c.evidence[id]...)
+		if w := c.spans[id]; w != "" && !slices.Contains(words, w) {
+			words = append(words, w)
 		}
 	}
+	p := c.extraction.Patient
 	if rf.AgeMax > 0 {
 		switch {
 		case c.age >= 0:
 			if c.age > rf.AgeMax {
-				return "", false
+				return none, false
 			}
 		case rf.AgeMax >= 14 && (c.ageGroup == "infant" || c.ageGroup == "child"):
 		case rf.AgeMax >= 1 && c.ageGroup == "infant":
 		default:
-			return "", false
+			return none, false
+		}
+		if c.ageFromText && p.AgeSpan != nil {
+			ev = appendSpans(ev, *p.AgeSpan)
 		}
 	}
 	if rf.AgeMin > 0 {
 		if c.age >= 0 && c.age < rf.AgeMin || c.age < 0 && c.ageGroup != "elderly" {
-			return "", false
+			return none, false
+		}
+		if c.ageFromText && p.AgeSpan != nil {
+			ev = appendSpans(ev, *p.AgeSpan)
 		}
 	}
 	if rf.Sex != "" && c.sex != "" && c.sex != rf.Sex {
-		return "", false
+		return none, false
 	}
-	if rf.Pregnant && !c.pregnant {
-		return "", false
+	if rf.Pregnant {
+		if !c.pregnant {
+			return none, false
+		}
+		if p.PregSpan != nil {
+			ev = appendSpans(ev, *p.PregSpan)
+		}
+	}
+	if rf.GestationMin > 0 && p.GestationWeeks > 0 && float64(p.GestationWeeks) < rf.GestationMin {
+		return none, false
 	}
 	if rf.TempMin > 0 {
 		switch {
 		case c.tempC >= rf.TempMin:
-			if t := tempText(c.tempC); trigger == "" {
-				trigger = t
-			} else {
-				trigger += "、" + t
+			t := tempText(c.tempC)
+			if !slices.Contains(words, t) {
+				words = append(words, t)
+			}
+			if c.extraction.TempSpan != nil {
+				ev = appendSpans(ev, *c.extraction.TempSpan)
 			}
 		// A reported fever with no number is taken at its word (≥ 38 ℃): a
-		// parent who says a 2-month-old 发烧 must not be sent home.
+		// parent who says a 2-month-old 发烧 must not be sent home; 高烧
+		// counts as 39 ℃.
 		case c.tempC == 0 && rf.TempMin <= 38 && c.has("fever"):
+		case c.tempC == 0 && rf.TempMin <= 39 && c.severe("fever"):
 		default:
-			return "", false
+			return none, false
 		}
 	}
-	return trigger, true
+	if len(rf.Vitals) > 0 {
+		v, ok := c.vitalHolds(rf.Vitals)
+		if !ok {
+			return none, false
+		}
+		words = append(words, v.Text)
+		ev = appendSpans(ev, v.Span())
+	}
+	// Grounded: a flag cites the text, unless every finding it needs came
+	// from an interview answer.
+	if len(ev) == 0 {
+		for _, id := range used {
+			if !c.answered[id] {
+				return none, false
+			}
+		}
+		if len(used) == 0 {
+			return none, false
+		}
+	}
+	sort.Slice(ev, func(i, j int) bool { return ev[i].Start < ev[j].Start })
+	return RedFlag{ID: rf.ID, Name: rf.Name, Text: strings.Join(words, "、"), Evidence: ev}, true
+}
+
+// usable: a finding present now that meets the rule's duration and onset
+// constraints.
+func (c *patientCase) usable(id string, rf *knowledge.RedFlag) bool {
+	if !c.has(id) {
+		return false
+	}
+	if rf.MaxDays > 0 && c.maxDays(id) > rf.MaxDays {
+		return false
+	}
+	if rf.Recent && !c.recent(id) && !c.answered[id] {
+		return false
+	}
+	if slices.Contains(rf.Sudden, id) && !c.sudden(id) && !c.answered[id] {
+		return false
+	}
+	if slices.Contains(rf.Severe, id) && !c.severe(id) {
+		return false
+	}
+	// A present finding needs words of the text or an answer behind it.
+	return len(c.evidence[id]) > 0 || c.answered[id]
+}
+
+// vitalHolds returns the first current vital meeting one of the conditions.
+func (c *patientCase) vitalHolds(conds []knowledge.VitalCondition) (nlp.Vital, bool) {
+	for _, vc := range conds {
+		kind, second := vc.Kind, false
+		if kind == "bp_diastolic" {
+			kind, second = "bp", true
+		}
+		for _, v := range c.vitals(kind) {
+			x := v.Value
+			if second {
+				x = v.Value2
+				if x == 0 {
+					continue
+				}
+			}
+			if (vc.Min == 0 || x >= vc.Min) && (vc.Max == 0 || x <= vc.Max) {
+				return v, true
+			}
+		}
+	}
+	return nlp.Vital{}, false
 }
 
 func tempText(t float64) string {

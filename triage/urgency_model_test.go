@@ -39,12 +39,12 @@ func TestUrgencyModelMatchesTorch(t *testing.T) {
 		t.Fatal("urgency model not loaded")
 	}
 	for _, r := range loadGolden(t, "urgency_golden.jsonl") {
-		got, err := e.urgency.predict(context.Background(), oneHot(e.feat.Dim(), r.X))
+		got, _, err := e.urgency.predict(context.Background(), padded(e.feat, r.X))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k, l := range e.urgency.levels {
-			checkTorch(t, got[l], r.Probs[k], "%q level %s", r.Text, l)
+		for k, l := range e.urgency.labels {
+			checkTorch(t, float64(got[k]), r.Probs[k], "%q level %s", r.Text, l)
 		}
 	}
 }

@@ -222,12 +222,18 @@ func init() {
 	evalTargets["diagnosis"] = evalDiagnosis
 }
 
-// evalStack initialises ONNX Runtime and builds the in-process server.
-func evalStack(models, ortLib string) (*eval.Stack, error) {
+// evalStack initialises ONNX Runtime and builds the in-process server;
+// rules only leaves the three ONNX heads out (the knowledge graph and the
+// rules alone).
+func evalStack(models, ortLib string, rulesOnly bool) (*eval.Stack, error) {
 	if err := inference.InitRuntime(ortLib); err != nil {
 		return nil, err
 	}
-	return eval.NewStack(models, triage.Options{})
+	var opts triage.Options
+	if rulesOnly {
+		opts = triage.Options{DepartmentModel: "-", DiseaseModel: "-", UrgencyModel: "-"}
+	}
+	return eval.NewStack(models, opts)
 }
 
 func evalUrgency(args []string) error {
@@ -235,20 +241,69 @@ func evalUrgency(args []string) error {
 		"  fenzhen eval urgency --file triage/testdata/urgency_vignettes.tsv\n  fenzhen eval urgency --file triage/testdata/holdout/urgency_holdout5.tsv")
 	var files multiFlag
 	fs.Var(&files, "file", "vignette file (repeatable)")
-	verbose := fs.Bool("verbose", false, "list wrong answers by file line")
+	real := fs.Bool("real", false, "evaluate the hand-labelled real consultations ("+eval.RealUrgencyFile+")")
+	split := fs.String("split", corpus.Val, "with --real: split to evaluate (train, val, test or all); never tune on test")
+	dataDir := fs.String("data-dir", defaultDataDir(), "shared data folder (env FENZHEN_DATA)")
+	verbose := fs.Bool("verbose", false, "list wrong answers by file line or key")
+	rulesOnly := fs.Bool("rules-only", false, "without the ONNX models: knowledge graph and rules alone")
+	show := fs.String("show", "", "with --real on a train or val split: print text, answer and red flags of the cases answered wrongly at this expected level (or all)")
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if len(files) == 0 {
-		return fmt.Errorf("give at least one --file")
+	if len(files) == 0 && !*real {
+		return fmt.Errorf("give --real or at least one --file")
 	}
-	st, err := evalStack(*models, *ortLib)
+	st, err := evalStack(*models, *ortLib, *rulesOnly)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if *real {
+		cases, splits, samples, err := eval.RealUrgency(*dataDir, eval.RealUrgencyFile)
+		if err != nil {
+			return err
+		}
+		for _, sample := range []string{"random", "enriched", "all"} {
+			var sel []eval.UrgencyCase
+			for _, c := range cases {
+				if (*split == "all" || splits[c.Key] == *split) && (sample == "all" || samples[c.Key] == sample) {
+					sel = append(sel, c)
+				}
+			}
+			var explain []func(eval.UrgencyCase, *triage.Response)
+			if *show != "" && sample == "all" {
+				if *split == corpus.Test || *split == "all" {
+					return fmt.Errorf("--show prints texts: only for the train or val split, never test")
+				}
+				explain = append(explain, func(c eval.UrgencyCase, r *triage.Response) {
+					if *show != "all" && c.Level != *show {
+						return
+					}
+					fmt.Printf("--- %s want %s got %s: %s\n", c.Key, c.Level, r.Urgency.Level, c.Text)
+					for _, f := range r.Urgency.RedFlags {
+						var ev []string
+						for _, e := range f.Evidence {
+							ev = append(ev, e.Text)
+						}
+						fmt.Printf("    flag %s %s %v\n", f.ID, f.Name, ev)
+					}
+					fmt.Printf("    reasons %v\n", r.Urgency.Reasons)
+				})
+			}
+			res, err := eval.Urgency(context.Background(), st, fmt.Sprintf("real %s/%s", *split, sample), sel, explain...)
+			if err != nil {
+				return err
+			}
+			res.Print(os.Stdout)
+			if *verbose && sample == "all" {
+				for _, w := range res.Wrong {
+					fmt.Println("  wrong:", w)
+				}
+			}
+		}
+	}
 	for _, f := range files {
 		cases, err := eval.ReadUrgencyFile(f)
 		if err != nil {
@@ -282,7 +337,7 @@ func evalDiagnosis(args []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("give at least one --file")
 	}
-	st, err := evalStack(*models, *ortLib)
+	st, err := evalStack(*models, *ortLib, false)
 	if err != nil {
 		return err
 	}

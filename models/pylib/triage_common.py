@@ -96,49 +96,160 @@ def go_tool(tmp, pkg):
     return path
 
 
-def featurize(rows, tool):
-    prog = Progress(f"featurize {len(rows)} texts")
+def featurize(rows, tool, label="featurize"):
+    """Runs the Go featurizer (triage/cmd/featurize) over rows ({"text",
+    "label", optional "age", "sex"}) and sets r["x"] (sorted feature indices,
+    no padding) and r["code"] (official department code or "") on each.
+    Returns the header: layout, vocab, width, symptoms, ngram_buckets."""
+    prog = Progress(f"{label}: {len(rows)} texts")
     prog.add(0)
-    inp = "".join(json.dumps({"text": r["text"], "label": r["label"]}, ensure_ascii=False) + "\n" for r in rows)
+
+    def line(r):
+        o = {"text": r["text"], "label": r.get("label", "")}
+        if r.get("age") is not None:
+            o["age"] = r["age"]
+        if r.get("sex"):
+            o["sex"] = r["sex"]
+        return json.dumps(o, ensure_ascii=False) + "\n"
+    inp = "".join(line(r) for r in rows)
     res = subprocess.run([tool], input=inp.encode("utf-8"), capture_output=True, check=True)
     lines = res.stdout.decode("utf-8").splitlines()
     head = json.loads(lines[0])
+    if head.get("layout") != LAYOUT:
+        raise SystemExit(f"featurizer layout {head.get('layout')!r}, this script trains {LAYOUT!r}")
     feats = [json.loads(l) for l in lines[1:]]
     assert len(feats) == len(rows)
     for r, f in zip(rows, feats):
         r["x"], r["code"] = f["x"], f["label"]
     prog.finish()
-    return head["dim"]
+    return head
 
 
-def dense(rows, dim):
-    m = np.zeros((len(rows), dim), dtype=np.float32)
+def padded(rows, width, pad):
+    """The rows' index lists as an int64 matrix, padded with pad (the
+    embedding's zero row), as the server sends them."""
+    m = np.full((len(rows), width), pad, dtype=np.int64)
     for i, r in enumerate(rows):
-        m[i, r["x"]] = 1.0
+        x = r["x"][:width]
+        m[i, :len(x)] = x
     return m
 
 
-def save_model(model, out, dim, outputs, name, comment, labels, metrics, queue_delay="250us"):
-    """Writes out/model.onnx (input "features" of dim, outputs a list of
-    (name, size)), out/config.yaml and out/metrics.json; returns the ONNX path."""
+class IndexBag(torch.nn.Module):
+    """An embedding bag over the feature indices (a linear layer over the
+    binary features, computed as a gather and a sum), a hidden layer and one
+    or more heads. The padding row is all zeros. forward returns softmax
+    probabilities of the first head (and sigmoid of a second, when asked)."""
+
+    def __init__(self, vocab, hidden, heads, dropout=0.3, second_sigmoid=False):
+        super().__init__()
+        # Sparse gradients: a step touches only the rows of the batch's
+        # features (SparseAdam), which keeps CPU training fast.
+        self.emb = torch.nn.Embedding(vocab + 1, hidden, padding_idx=vocab, sparse=True)
+        self.bias = torch.nn.Parameter(torch.zeros(hidden))
+        self.drop = torch.nn.Dropout(dropout)
+        self.heads = torch.nn.ModuleList(torch.nn.Linear(hidden, k) for k in heads)
+        self.second_sigmoid = second_sigmoid
+
+    def hidden(self, x):
+        return self.drop(torch.relu(self.emb(x).sum(1) + self.bias))
+
+    def logits(self, x):
+        h = self.hidden(x)
+        return [head(h) for head in self.heads]
+
+    def optimizers(self, lr):
+        """SparseAdam for the embedding, Adam for the rest."""
+        dense = [p for n, p in self.named_parameters() if not n.startswith("emb.")]
+        return [torch.optim.SparseAdam(list(self.emb.parameters()), lr=lr), torch.optim.Adam(dense, lr=lr)]
+
+    def forward(self, x):
+        out = self.logits(x)
+        probs = torch.softmax(out[0], dim=1)
+        if len(out) == 1:
+            return probs
+        return probs, (torch.sigmoid(out[1]) if self.second_sigmoid else torch.softmax(out[1], dim=1))
+
+
+# The feature layout the Go featurizer computes (triage.FeatureLayout).
+LAYOUT = "triage-v2"
+
+
+def save_model(model, out, width, vocab, outputs, name, comment, labels, metrics, queue_delay="250us"):
+    """Writes out/model.onnx (input "features": INT64 [N, width] feature
+    indices; outputs a list of (name, size)), out/config.yaml with the
+    feature layout and vocabulary the server checks, and out/metrics.json;
+    returns the ONNX path. model(x) must return the outputs in order."""
     os.makedirs(out, exist_ok=True)
     onnx_path = os.path.join(out, "model.onnx")
     dynamic = {"features": {0: "N"}}
     dynamic.update({o: {0: "N"} for o, _ in outputs})
-    torch.onnx.export(model, torch.zeros(1, dim), onnx_path, input_names=["features"],
+    model.eval()
+    torch.onnx.export(model, torch.full((1, width), vocab, dtype=torch.int64), onnx_path, input_names=["features"],
                       output_names=[o for o, _ in outputs], dynamic_axes=dynamic, opset_version=13)
     with open(os.path.join(out, "config.yaml"), "w", encoding="utf-8") as f:
         f.write(comment)
         f.write(f"name: {name}\nmax_batch_size: 64\ninputs:\n")
-        f.write(f"  - {{name: features, datatype: FP32, shape: [{dim}]}}\noutputs:\n")
+        f.write(f"  - {{name: features, datatype: INT64, shape: [{width}]}}\noutputs:\n")
         for o, n in outputs:
             f.write(f"  - {{name: {o}, datatype: FP32, shape: [{n}]}}\n")
         f.write(f"batching:\n  max_queue_delay: {queue_delay}\n  preferred_batch_sizes: [8, 16, 32, 64]\n"
                 "  max_queue_size: 4096\n  default_timeout: 2s\ninstances: 1\nintra_op_threads: 1\n")
         f.write("labels: [" + ", ".join(f'"{c}"' for c in labels) + "]\n")
+        f.write(f"parameters:\n  feature_layout: {LAYOUT}\n  vocab: \"{vocab}\"\n")
     with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, ensure_ascii=False, indent=1, sort_keys=True)
     return onnx_path
+
+
+# ------------------------------------------------------------ real corpora
+def corpus_table():
+    """(source, label, sub_label) → official code, "-" for no visit
+    direction (eval/corpus/platform_labels.tsv, the one mapping table)."""
+    t = {}
+    with open(os.path.join(ROOT, "eval", "corpus", "platform_labels.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            src, label, sub, code = line.rstrip("\n").split("\t")[:4]
+            t[(src, label, sub)] = code
+    return t
+
+
+def corpus(source):
+    """The cases of a real set exactly as eval/corpus reads them: key, text,
+    label, sub, age, split (the committed seeded split) and dept (mapped
+    official code, "" when the label is not a visit direction)."""
+    import csv
+    base = os.path.join(data_dir(), "consultations")
+    rows = []
+    if source == "xfyun":
+        with open(os.path.join(base, "xfyun_train.jsonl"), encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                r = json.loads(line)
+                rows.append({"key": f"xf:{i}", "text": r["text"], "label": r["label"], "sub": r["sub_label"], "age": r.get("age")})
+    elif source == "internal_medicine":
+        with open(os.path.join(base, "internal_medicine.csv"), encoding="utf-8") as f:
+            for i, r in enumerate(csv.DictReader(f)):
+                rows.append({"key": f"im:{i}", "text": r["title"] + "。" + r["ask"], "label": r["department"], "sub": "", "age": None})
+    else:
+        with open(os.path.join(base, "cmtmedqa_dev.csv"), encoding="utf-8") as f:
+            for i, r in enumerate(csv.DictReader(f)):
+                rows.append({"key": f"cm:{i}", "text": r["text"], "label": r["department"], "sub": r["sub_department"], "age": None})
+    split = {}
+    with open(os.path.join(ROOT, "eval", "corpus", "splits", source + ".tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            k, _, s = line.rstrip("\n").split("\t")
+            split[k] = s
+    t = corpus_table()
+    for r in rows:
+        r["split"] = split[r["key"]]
+        c = t.get((source, r["label"], r["sub"])) or t.get((source, r["label"], "*")) or "-"
+        r["dept"] = "" if c == "-" else c
+        r["source"] = source
+    return rows
 
 
 def write_golden(name, rows, sort_keys=False):

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Train the triage disease ranker and export it to ONNX.
 
-The ranker reads the same feature vector as the department classifier
-(triage.Featurizer: KG symptom present/absent, patient hints, hashed
-character n-grams) and has two outputs:
+The ranker reads the same feature indices as the department classifier
+(triage.Featurizer: KG symptoms present/absent, named diseases, patient
+hints, hashed character n-grams) and has two outputs:
 
   probs  P(disease) over every KG disease id (softmax);
   ask    P(the patient would report symptom s if asked | evidence so far),
@@ -43,8 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "pylib"))
 import train as dept  # noqa: E402  (the KG text generator)
-from triage_common import (ROOT, Progress, data_dir, go_tool, load_kg, save_model, seed_all,  # noqa: E402
-                           write_golden)
+from triage_common import (ROOT, IndexBag, Progress, data_dir, featurize, go_tool, load_kg, save_model,  # noqa: E402
+                           seed_all, write_golden)
 
 SEED = 20241123
 OUT = os.path.join(ROOT, "models", "triage-disease", "1")
@@ -69,25 +69,15 @@ def synth_rows(syms, diseases, per, seed, label):
     return rows
 
 
-def featurize_texts(rows, tool):
-    prog = Progress(f"featurize {len(rows)} texts")
-    inp = "".join(json.dumps({"text": r["text"]}, ensure_ascii=False) + "\n" for r in rows)
-    res = subprocess.run([tool], input=inp.encode("utf-8"), capture_output=True, check=True)
-    lines = res.stdout.decode("utf-8").splitlines()
-    feats = [json.loads(l) for l in lines[1:]]
-    assert len(feats) == len(rows)
-    for r, f in zip(rows, feats):
-        r["x"] = f["x"]
-    prog.finish()
-
-
 class Layout:
     """Index arithmetic of triage.Featurizer (symptom present at i, absent
-    at S+i, patient and n-grams from 2S on). TestDiseaseFeaturesMatchTraining
-    checks that Go computes the same vectors."""
+    at S+i, named diseases, patient and n-grams from 2S on; sorted, without
+    repeats, cut at width, padded with vocab). TestDiseaseFeaturesMatchTraining
+    checks that Go computes the same indices."""
 
     def __init__(self, head):
-        self.dim = head["dim"]
+        self.vocab = head["vocab"]
+        self.width = head["width"]
         self.syms = head["symptoms"]
         self.S = len(self.syms)
         self.idx = {s: i for i, s in enumerate(self.syms)}
@@ -97,7 +87,7 @@ class Layout:
         for s, v in state.items():
             i = self.idx[s]
             x.append(i if v == "present" else self.S + i)
-        return sorted(set(x))
+        return sorted(set(x))[:self.width]
 
     def state_of(self, x):
         st = {}
@@ -108,28 +98,11 @@ class Layout:
                 st[self.syms[i - self.S]] = "absent"
         return st
 
-
-class Net(torch.nn.Module):
-    def __init__(self, dim, k, nsym, hidden):
-        super().__init__()
-        self.trunk = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.ReLU(), torch.nn.Dropout(0.3))
-        self.dis = torch.nn.Linear(hidden, k)
-        self.ask = torch.nn.Linear(hidden, nsym)
-
-    def heads(self, x):
-        h = self.trunk(x)
-        return self.dis(h), self.ask(h)
-
-    def forward(self, x):
-        d, a = self.heads(x)
-        return torch.softmax(d, dim=1), torch.sigmoid(a)
-
-
-def dense(xs, dim):
-    m = np.zeros((len(xs), dim), dtype=np.float32)
-    for i, x in enumerate(xs):
-        m[i, x] = 1.0
-    return m
+    def pad(self, xs):
+        m = np.full((len(xs), self.width), self.vocab, dtype=np.int64)
+        for i, x in enumerate(xs):
+            m[i, :len(x)] = x[:self.width]
+        return m
 
 
 def benchmark_rows(records, lay, variants, rng):
@@ -179,12 +152,12 @@ def batch_targets(rows, lay):
     return torch.from_numpy(t), torch.from_numpy(m)
 
 
-def predict(model, xs, dim, bs=512):
+def predict(model, xs, lay, bs=512):
     model.eval()
     ps, asks = [], []
     with torch.no_grad():
         for i in range(0, len(xs), bs):
-            p, a = model(torch.from_numpy(dense(xs[i:i + bs], dim)))
+            p, a = model(torch.from_numpy(lay.pad(xs[i:i + bs])))
             ps.append(p.numpy())
             asks.append(a.numpy())
     return np.concatenate(ps), np.concatenate(asks)
@@ -212,7 +185,7 @@ def bench_eval(model, records, lay, labels, label_ids):
                     for k, v in r["implicit"].items():
                         st.setdefault(k, v)
                 xs.append(lay.compose(r["patient"], st))
-            p, a = predict(model, xs, lay.dim)
+            p, a = predict(model, xs, lay)
             pred = [cands[int(np.argmax(p[i, ci]))] for i in range(len(rs))]
             res[mode] = round(float(np.mean([pr == r["disease"] for pr, r in zip(pred, rs)])), 4)
             if mode == "explicit":
@@ -232,9 +205,9 @@ def bench_eval(model, records, lay, labels, label_ids):
     return out
 
 
-def kg_eval(model, rows, dim, labels):
+def kg_eval(model, rows, lay, labels):
     pos = {d: i for i, d in enumerate(labels)}
-    p, _ = predict(model, [r["x"] for r in rows], dim)
+    p, _ = predict(model, [r["x"] for r in rows], lay)
     y = np.array([pos[r["disease"]] for r in rows])
     order = np.argsort(-p, axis=1)
     return {"n": len(rows), "top1": round(float(np.mean(order[:, 0] == y)), 4),
@@ -248,7 +221,8 @@ def main():
     ap.add_argument("--variants", type=int, default=10, help="training rows per benchmark record")
     ap.add_argument("--bench-weight", type=float, default=1.0, help="loss weight of benchmark rows")
     ap.add_argument("--ask-weight", type=float, default=1.0, help="loss weight of the ask head")
-    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--out", default=OUT)
     args = ap.parse_args()
 
@@ -262,11 +236,10 @@ def main():
         log("reading the diagnosis records through triage/cmd/rankerdata")
         res = subprocess.run([rd, "--data", data_dir()], capture_output=True, check=True, cwd=ROOT)
         lines = res.stdout.decode("utf-8").splitlines()
-        lay = Layout(json.loads(lines[0]))
         records = [json.loads(l) for l in lines[1:]]
         syn_train = synth_rows(syms, diseases, args.per_disease, SEED, "synthesize train")
         syn_test = synth_rows(syms, diseases, 5, SEED + 1, "synthesize test")
-        featurize_texts(syn_train + syn_test, ft)
+        lay = Layout(featurize(syn_train + syn_test, ft))
     kg_ask(syn_train, lay, kgsym)
 
     labels = sorted({d["id"] for d in diseases if d.get("symptoms")})
@@ -274,14 +247,18 @@ def main():
     part = {k: [r for r in records if r["split"] == k] for k in ("train", "val", "test")}
     bench_train = benchmark_rows(part["train"], lay, args.variants, rng)
     train = syn_train + bench_train
-    log(f"dim={lay.dim} diseases={len(labels)} symptoms={lay.S} train rows={len(train)} "
+    log(f"vocab={lay.vocab} width={lay.width} diseases={len(labels)} symptoms={lay.S} train rows={len(train)} "
         f"(kg {len(syn_train)}, benchmark {len(bench_train)} from {len(part['train'])} records) "
         f"val records={len(part['val'])} (test {len(part['test'])}: not read)")
 
     y = torch.tensor([pos[r["disease"]] for r in train])
     w = torch.tensor([1.0 if "source" in r and r["source"] == "kg" else args.bench_weight for r in train])
-    model = Net(lay.dim, len(labels), lay.S, args.hidden)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-5)
+    model = IndexBag(lay.vocab, args.hidden, [len(labels), lay.S], second_sigmoid=True)
+    opts = model.optimizers(args.lr)
+    bs = 128
+    steps = args.epochs * ((len(train) + bs - 1) // bs)
+    warm = max(1, steps // 10)
+    sched = [torch.optim.lr_scheduler.LambdaLR(o, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm)))) for o in opts]
     g = torch.Generator().manual_seed(SEED)
     best, best_state, best_ep = -1.0, None, 0
     history = []
@@ -289,18 +266,21 @@ def main():
         model.train()
         perm = torch.randperm(len(train), generator=g)
         prog = Progress(f"epoch {ep + 1}/{args.epochs}", len(train), "rows")
-        for i in range(0, len(train), 256):
-            b = perm[i:i + 256].tolist()
+        for i in range(0, len(train), bs):
+            b = perm[i:i + bs].tolist()
             rows = [train[j] for j in b]
-            xb = torch.from_numpy(dense([r["x"] for r in rows], lay.dim))
-            dl, al = model.heads(xb)
+            xb = torch.from_numpy(lay.pad([r["x"] for r in rows]))
+            dl, al = model.logits(xb)
             t, m = batch_targets(rows, lay)
             ce = (torch.nn.functional.cross_entropy(dl, y[b], reduction="none") * w[b]).mean()
             bce = (torch.nn.functional.binary_cross_entropy_with_logits(al, t, reduction="none") * m).sum(1).mean()
             loss = ce + args.ask_weight * bce / 20
-            opt.zero_grad()
+            for o in opts:
+                o.zero_grad()
             loss.backward()
-            opt.step()
+            for o, sc in zip(opts, sched):
+                o.step()
+                sc.step()
             prog.add(len(b))
         prog.finish()
         v = bench_eval(model, part["val"], lay, labels, pos)
@@ -314,15 +294,15 @@ def main():
 
     metrics = {
         "val": bench_eval(model, part["val"], lay, labels, pos),
-        "kg_synthetic_test": kg_eval(model, syn_test, lay.dim, labels),
-        "best_epoch": best_ep, "history": history, "diseases": len(labels), "features": lay.dim,
+        "kg_synthetic_test": kg_eval(model, syn_test, lay, labels),
+        "best_epoch": best_ep, "history": history, "diseases": len(labels), "vocab": lay.vocab, "width": lay.width,
         "train_rows": len(train), "seed": SEED, "args": vars(args),
     }
     metrics["args"]["out"] = os.path.relpath(args.out, ROOT)
     log("final", json.dumps({k: metrics[k] for k in ("val", "kg_synthetic_test", "best_epoch")}))
 
     onnx_path = save_model(
-        model, args.out, lay.dim, [("probs", len(labels)), ("ask", lay.S)], "triage-disease",
+        model, args.out, lay.width, lay.vocab, [("probs", len(labels)), ("ask", lay.S)], "triage-disease",
         "# triage-disease: disease ranker over the department classifier's features (triage.Featurizer);\n"
         "# probs = P(KG disease), ask = P(symptom would be reported | evidence). See ../MODEL_CARD.md.\n",
         labels, metrics)
@@ -337,7 +317,7 @@ def main():
             if k in lay.idx and k not in st:
                 st[k] = grng.choice(["present", "absent"])
         r["state"], r["gx"] = st, lay.compose(r["x"], st)
-    p, a = predict(model, [r["gx"] for r in gold], lay.dim)
+    p, a = predict(model, [r["gx"] for r in gold], lay)
     write_golden("disease_golden.jsonl", [
         {"text": r["text"], "state": r["state"], "x": r["gx"], "disease": r["disease"],
          "probs": [round(float(v), 6) for v in pi], "ask": [round(float(v), 6) for v in ai]}

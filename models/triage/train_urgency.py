@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Train the triage urgency classifier and export it to ONNX.
 
-The model reads the same features as the department classifier
-(triage.Featurizer through `triage/cmd/featurize`: KG symptom present/absent,
-patient hints, hashed character 1-2-grams) and predicts one of four levels:
+The model reads the same feature indices as the department classifier
+(triage.Featurizer through `triage/cmd/featurize`: KG symptoms present/absent,
+named diseases, patient hints, hashed character 1-3-grams) and predicts one of four levels:
 self_care, routine, urgent, emergency. The engine only lets it RAISE the
 rules' level when it is confident (triage/urgency_model.go); red-flag rules
 are never lowered.
@@ -40,8 +40,8 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "pylib"))
-from train import Net, dense  # noqa: E402
-from triage_common import ROOT, Progress, featurize, go_tool, load_kg, save_model, seed_all, write_golden  # noqa: E402
+from triage_common import (ROOT, IndexBag, Progress, featurize, go_tool, load_kg, padded, save_model,  # noqa: E402
+                           seed_all, write_golden)
 
 SEED = 20241205
 LEVELS = ["self_care", "routine", "urgent", "emergency"]
@@ -121,11 +121,13 @@ def patient(rng, age_range=(0, 90), sex="", pregnant=False, need=None):
 
 
 def fires(rf, present, pt):
-    if not rf.get("all") and not rf.get("any"):
+    if not rf.get("all") and not rf.get("any") and not rf.get("groups"):
         return False
     if any(s not in present for s in rf.get("all") or []):
         return False
     if rf.get("any") and not any(s in present for s in rf["any"]):
+        return False
+    if any(not any(s in present for s in g) for g in rf.get("groups") or []):
         return False
     age = pt.get("age", -1)
     if rf.get("age_max"):
@@ -187,7 +189,8 @@ def synth(rng, syms, diseases, flags, per_flag, per_disease, label_name):
     for d in diseases:
         for s in (d.get("symptoms") or {}):
             by_symptom.setdefault(s, []).append(d)
-    flag_syms = sorted({s for rf in flags for s in (rf.get("all") or []) + (rf.get("any") or []) if s in syms})
+    flag_syms = sorted({s for rf in flags for s in (rf.get("all") or []) + (rf.get("any") or []) + sum(rf.get("groups") or [], [])
+                        if s in syms})
     prog = Progress(label_name, len(flags) + len(diseases), "sources")
 
     def finish(who_text, present, pt, parts, base, src, negated=""):
@@ -208,6 +211,10 @@ def synth(rng, syms, diseases, flags, per_flag, per_disease, label_name):
             anys = [s for s in (rf.get("any") or []) if s in syms]
             if anys:
                 chosen.append(rng.choice(anys))
+            for grp in rf.get("groups") or []:
+                opts = [s for s in grp if s in syms]
+                if opts:
+                    chosen.append(rng.choice(opts))
             if not chosen:
                 continue
             # Context: 0-2 symptoms of a disease that shares a finding.
@@ -277,12 +284,12 @@ def synth(rng, syms, diseases, flags, per_flag, per_disease, label_name):
     return rows
 
 
-def evaluate(model, rows, dim):
+def evaluate(model, rows, width, vocab):
     if not rows:
         return {}
     model.eval()
     with torch.no_grad():
-        p = model(torch.from_numpy(dense(rows, dim))).numpy()
+        p = model(torch.from_numpy(padded(rows, width, vocab))).numpy()
     y = np.array([RANK[r["level"]] for r in rows])
     pred = p.argmax(1)
     out = {"n": len(rows), "accuracy": round(float(np.mean(pred == y)), 4),
@@ -306,17 +313,19 @@ def main():
     train = synth(random.Random(SEED), syms, diseases, flags, args.per_flag, args.per_disease, "synthesize train")
     val = synth(random.Random(SEED + 1), syms, diseases, flags, 6, 2, "synthesize val")
     with tempfile.TemporaryDirectory() as tmp:
-        dim = featurize(train + val, go_tool(tmp, "triage/cmd/featurize"))
+        head = featurize(train + val, go_tool(tmp, "triage/cmd/featurize"))
+    vocab, width = head["vocab"], head["width"]
     counts = {l: sum(r["level"] == l for r in train) for l in LEVELS}
-    print(f"dim={dim} train={len(train)} {counts} val={len(val)}")
+    print(f"vocab={vocab} width={width} train={len(train)} {counts} val={len(val)}")
 
     y = torch.tensor([RANK[r["level"]] for r in train])
     # Balanced classes. No extra weight on emergency: the rules already
     # guarantee the known emergencies, and a model that may only raise
     # must above all be right when it does.
     cw = torch.tensor([len(train) / (4 * max(1, counts[l])) for l in LEVELS])
-    model = Net(dim, len(LEVELS), args.hidden)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-5)
+    model = IndexBag(vocab, args.hidden, [len(LEVELS)])
+    opts = model.optimizers(2e-3)
+    x_all = torch.from_numpy(padded(train, width, vocab))
     g = torch.Generator().manual_seed(SEED)
     best, best_state = -1.0, None
     for ep in range(args.epochs):
@@ -324,29 +333,30 @@ def main():
         perm = torch.randperm(len(train), generator=g)
         for i in range(0, len(train), 256):
             b = perm[i:i + 256]
-            xb = torch.from_numpy(dense([train[j] for j in b.tolist()], dim))
-            loss = torch.nn.functional.cross_entropy(model.logits(xb), y[b], weight=cw)
-            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model.logits(x_all[b])[0], y[b], weight=cw)
+            for o in opts:
+                o.zero_grad()
             loss.backward()
-            opt.step()
-        v = evaluate(model, val, dim)
+            for o in opts:
+                o.step()
+        v = evaluate(model, val, width, vocab)
         print(f"epoch {ep + 1}: loss {loss.item():.4f} val acc {v['accuracy']:.4f} emergency missed {v['emergency_missed']}")
         if v["accuracy"] > best:
             best, best_state = v["accuracy"], {k: t.clone() for k, t in model.state_dict().items()}
     model.load_state_dict(best_state)
     model.eval()
-    metrics = {"val_synthetic": evaluate(model, val, dim), "train_rows": len(train), "train_levels": counts,
-               "features": dim, "seed": SEED}
+    metrics = {"val_synthetic": evaluate(model, val, width, vocab), "train_rows": len(train), "train_levels": counts,
+               "vocab": vocab, "width": width, "seed": SEED}
     print("val:", metrics["val_synthetic"])
 
     onnx_path = save_model(
-        model, args.out, dim, [("probs", len(LEVELS))], "triage-urgency",
+        model, args.out, width, vocab, [("probs", len(LEVELS))], "triage-urgency",
         "# triage-urgency: urgency level classifier over the triage features (triage.Featurizer);\n"
         "# it may only raise the red-flag rules' level (see models/triage-urgency/MODEL_CARD.md).\n",
         LEVELS, metrics)
     gold = val[:: max(1, len(val) // 40)][:40]
     with torch.no_grad():
-        probs = model(torch.from_numpy(dense(gold, dim))).numpy()
+        probs = model(torch.from_numpy(padded(gold, width, vocab))).numpy()
     write_golden("urgency_golden.jsonl", [{"text": r["text"], "x": r["x"], "level": r["level"],
                                            "probs": [round(float(v), 6) for v in p]} for r, p in zip(gold, probs)])
     print("wrote", onnx_path)

@@ -1,10 +1,11 @@
-// Command featurize turns texts into the department classifier's feature
-// vectors with the server's own extractor, so models/triage/train.py never
-// reimplements extraction.
+// Command featurize turns texts into the triage heads' feature indices with
+// the server's own extractor (fuzzy fallback included), so the training
+// scripts never reimplement extraction.
 //
-// Input (stdin): JSON lines {"text": "…", "label": "<platform department name or code>"}.
-// Output (stdout): JSON lines {"label": "<official code or empty>", "x": [indices of 1-valued features]}.
-// The first output line is a header {"dim": F, "symptoms": S, "ngram_buckets": 4096}.
+// Input (stdin): JSON lines {"text": "…", "label": "<department name or code>", "age": 3, "sex": "male"}
+// (age and sex optional, as the request's fields). Output (stdout): a header
+// {"layout", "vocab", "width", "symptoms", "diseases", "ngram_buckets"}, then one JSON line per
+// input {"label": "<official code or empty>", "x": [feature indices, sorted, no padding]}.
 //
 //	go run ./triage/cmd/featurize < texts.jsonl > features.jsonl
 package main
@@ -17,18 +18,19 @@ import (
 	"os"
 
 	"github.com/fenzhen/fenzhen/knowledge"
-	"github.com/fenzhen/fenzhen/nlp"
 	"github.com/fenzhen/fenzhen/triage"
 )
 
 type in struct {
-	Text  string `json:"text"`
-	Label string `json:"label"`
+	Text  string   `json:"text"`
+	Label string   `json:"label"`
+	Age   *float64 `json:"age"`
+	Sex   string   `json:"sex"`
 }
 
 type out struct {
-	Label string `json:"label"`
-	X     []int  `json:"x"`
+	Label string  `json:"label"`
+	X     []int64 `json:"x"`
 }
 
 func main() {
@@ -43,7 +45,12 @@ func run(r io.Reader, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	x, err := nlp.NewExtractor(kg, triage.ExtractorOptions(kg)...)
+	x, done, err := triage.ServingExtractor(kg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	e, err := triage.New(kg, x, nil, triage.Options{})
 	if err != nil {
 		return err
 	}
@@ -51,7 +58,9 @@ func run(r io.Reader, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
-	if err := enc.Encode(map[string]int{"dim": f.Dim(), "symptoms": (f.Dim() - 7 - triage.NgramBuckets) / 2, "ngram_buckets": triage.NgramBuckets}); err != nil {
+	head := map[string]any{"layout": triage.FeatureLayout, "vocab": f.Vocab(), "width": f.Width(),
+		"symptoms": f.Symptoms(), "ngram_buckets": triage.NgramBuckets}
+	if err := enc.Encode(head); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(r)
@@ -61,7 +70,11 @@ func run(r io.Reader, w io.Writer) error {
 		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
-		o := out{X: triage.TextFeatureIndices(f, x, row.Text)}
+		idx, err := e.RequestIndices(triage.Request{Text: row.Text, Age: row.Age, Sex: row.Sex})
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		o := out{X: idx}
 		if row.Label != "" {
 			if d, ok := kg.DepartmentByAlias(row.Label); ok {
 				o.Label = d.Code

@@ -21,7 +21,6 @@ import (
 	"sort"
 
 	"github.com/fenzhen/fenzhen/knowledge"
-	"github.com/fenzhen/fenzhen/nlp"
 	"github.com/fenzhen/fenzhen/triage"
 )
 
@@ -43,10 +42,11 @@ func run(data string) error {
 	if err != nil {
 		return err
 	}
-	x, err := nlp.NewExtractor(kg, triage.ExtractorOptions(kg)...)
+	x, done, err := triage.ServingExtractor(kg)
 	if err != nil {
 		return err
 	}
+	defer done()
 	e, err := triage.New(kg, x, nil, triage.Options{})
 	if err != nil {
 		return err
@@ -59,7 +59,8 @@ func run(data string) error {
 	bw := bufio.NewWriter(os.Stdout)
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
-	if err := enc.Encode(map[string]any{"dim": triage.NewFeaturizer(kg).Dim(), "symptoms": ids}); err != nil {
+	f := triage.NewFeaturizer(kg)
+	if err := enc.Encode(map[string]any{"layout": triage.FeatureLayout, "vocab": f.Vocab(), "width": f.Width(), "symptoms": ids}); err != nil {
 		return err
 	}
 	for _, set := range []string{"dxy", "mz"} {

@@ -1,0 +1,111 @@
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/fenzhen/fenzhen/inference"
+)
+
+// classifier is one of the triage heads (department, disease, urgency): an
+// ONNX model in the repository that reads the Featurizer's index vector and
+// gives one probability per label on its first output, and optionally a
+// second output. It is served through the repository's batcher, so
+// concurrent requests share a session run.
+type classifier struct {
+	run     inference.Runner
+	name    string
+	version string
+	input   string
+	labels  []string
+	second  int // length of the second output; 0 when the model has none
+}
+
+// loadClassifier checks the model's config against the features this KG
+// gives: one INT64 input of Featurizer.Width indices below Vocab, a batch
+// dimension, one label per class of the first output.
+func loadClassifier(run inference.Runner, f *Featurizer, name, version, retrain string) (*classifier, error) {
+	v, cfg, err := run.Config(name, version)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	if len(cfg.Inputs) != 1 || len(cfg.Outputs) < 1 || len(cfg.Outputs) > 2 {
+		return nil, fmt.Errorf("model %s/%s: want one input and one or two outputs", name, v)
+	}
+	in, out := cfg.Inputs[0], cfg.Outputs[0]
+	if in.DataType != inference.INT64 || len(in.Shape) != 1 || in.Shape[0] != int64(f.Width()) {
+		return nil, fmt.Errorf("model %s/%s: input %s %v does not match the %d feature indices this knowledge graph gives (retrain with %s)", name, v, in.DataType, in.Shape, f.Width(), retrain)
+	}
+	if got, want := cfg.Parameters["feature_layout"], FeatureLayout; got != want {
+		return nil, fmt.Errorf("model %s/%s: feature layout %q, the server computes %q (retrain with %s)", name, v, got, want, retrain)
+	}
+	if got, want := cfg.Parameters["vocab"], strconv.Itoa(f.Vocab()); got != want {
+		return nil, fmt.Errorf("model %s/%s: vocabulary %s, this knowledge graph gives %s features (retrain with %s)", name, v, got, want, retrain)
+	}
+	if cfg.MaxBatchSize <= 0 {
+		return nil, fmt.Errorf("model %s/%s: needs a batch dimension (max_batch_size > 0)", name, v)
+	}
+	if len(out.Shape) != 1 || int(out.Shape[0]) != len(cfg.Labels) || len(cfg.Labels) == 0 {
+		return nil, fmt.Errorf("model %s/%s: output %v needs one label per class, have %d", name, v, out.Shape, len(cfg.Labels))
+	}
+	c := &classifier{run: run, name: name, version: v, input: in.Name, labels: cfg.Labels}
+	if len(cfg.Outputs) == 2 {
+		if s := cfg.Outputs[1].Shape; len(s) != 1 || s[0] <= 0 {
+			return nil, fmt.Errorf("model %s/%s: second output %v, want one dimension", name, v, s)
+		}
+		c.second = int(cfg.Outputs[1].Shape[0])
+	}
+	return c, nil
+}
+
+// predict runs the model on one index vector and returns its outputs.
+func (c *classifier) predict(ctx context.Context, idx []int64) (probs, second []float32, err error) {
+	res, err := c.run.Infer(ctx, inference.Request{Model: c.name, Version: c.version, Inputs: []inference.Tensor{{
+		Name: c.input, DataType: inference.INT64, Shape: []int64{1, int64(len(idx))}, Data: idx,
+	}}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("model %s/%s: %w", c.name, c.version, err)
+	}
+	want := 1
+	if c.second > 0 {
+		want = 2
+	}
+	if len(res.Outputs) != want {
+		return nil, nil, fmt.Errorf("model %s/%s: %d outputs, want %d", c.name, c.version, len(res.Outputs), want)
+	}
+	probs, ok := res.Outputs[0].Data.([]float32)
+	if !ok || len(probs) != len(c.labels) {
+		return nil, nil, fmt.Errorf("model %s/%s: output is %T of %d values, want %d float32", c.name, c.version, res.Outputs[0].Data, len(probs), len(c.labels))
+	}
+	if c.second > 0 {
+		if second, ok = res.Outputs[1].Data.([]float32); !ok || len(second) != c.second {
+			return nil, nil, fmt.Errorf("model %s/%s: second output is %T, want %d float32", c.name, c.version, res.Outputs[1].Data, c.second)
+		}
+	}
+	return probs, second, nil
+}
+
+// ref names the model for the response.
+func (c *classifier) ref() ModelRef { return ModelRef{Name: c.name, Version: c.version} }
+
+// optional loads a head the engine can do without: a missing default model
+// is not an error, a configured one that is missing or mismatched is.
+func optional(run inference.Runner, f *Featurizer, configured, def, version, retrain string) (*classifier, error) {
+	name, explicit := configured, true
+	if name == "" {
+		name, explicit = def, false
+	}
+	if name == "-" || run == nil {
+		return nil, nil
+	}
+	c, err := loadClassifier(run, f, name, version, retrain)
+	if err != nil {
+		if !explicit && errors.Is(err, inference.ErrModelNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return c, nil
+}

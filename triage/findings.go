@@ -1,0 +1,298 @@
+package triage
+
+import (
+	"strings"
+
+	"github.com/fenzhen/fenzhen/nlp"
+)
+
+// deriveFindings adds the red-flag findings that follow from findings the
+// extractor reports separately (胸痛 + 疼到左肩 → 胸痛放射). Every rule
+// reads the extractor's data — current, present findings, their attributes,
+// named diseases and drugs, vitals — never the text, and the derived
+// finding cites the spans of what it rests on.
+func (e *Engine) deriveFindings(c *patientCase) {
+	add := func(id string, ev ...nlp.Span) {
+		if _, ok := e.kg.Symptom(id); !ok || c.state[id] == StateAbsent {
+			return
+		}
+		if c.state[id] != StatePresent {
+			c.state[id] = StatePresent
+			c.asked[id] = true
+			if len(ev) > 0 {
+				c.spans[id] = ev[0].Text
+			}
+		}
+		c.evidence[id] = appendSpans(c.evidence[id], ev...)
+	}
+	ev := func(id string) []nlp.Span { return c.evidence[id] }
+	first := func(ids ...string) string {
+		for _, id := range ids {
+			if c.has(id) {
+				return id
+			}
+		}
+		return ""
+	}
+	// Chest pain or tightness that spreads to the arm, shoulder, jaw, neck
+	// or back, or comes with a complaint there (左胳膊发麻, 下巴疼).
+	for _, chest := range []string{"chest_pain", "chest_tightness"} {
+		if !c.has(chest) {
+			continue
+		}
+		for _, m := range c.current(chest) {
+			if radiationSite[m.RadiatesTo] {
+				add("chest_pain_radiating", append([]nlp.Span{m.Span()}, m.Cues...)...)
+			}
+		}
+		for i := range c.mentions {
+			m := &c.mentions[i]
+			if m.State != nlp.Present || !m.Now() || !referredComplaint[m.ID] || m.Side == "right" {
+				continue
+			}
+			if m.ID == "numbness" && !radiationSite[m.BodyPart] {
+				continue // 脚麻 is not referred cardiac pain
+			}
+			add("chest_pain_radiating", append(ev(chest), m.Span())...)
+		}
+		break
+	}
+	if c.pregnant && c.has("headache") {
+		if v := first("blurred_vision", "vision_loss", "seeing_stars"); v != "" {
+			add("pregnancy_headache_vision", append(ev("headache"), ev(v)...)...)
+		}
+	}
+	if c.has("hypotension_sign") {
+		if s := first("pallor", "sweating", "cold_clammy_skin", "syncope"); s != "" {
+			add("shock_sign", append(ev("hypotension_sign"), ev(s)...)...)
+		}
+	}
+	if c.isChild() {
+		if d := first("diarrhea", "watery_stool", "vomiting"); d != "" {
+			if s := first("sunken_eyes", "no_tears", "sunken_fontanelle", "oliguria"); s != "" {
+				add("dehydration", append(ev(d), ev(s)...)...)
+			}
+		}
+		if c.has("calf_cramps") {
+			// Parents call a convulsion 抽筋.
+			add("seizure", ev("calf_cramps")...)
+		}
+	}
+	if c.has("right_lower_quadrant_pain") {
+		if s := first("periumbilical_pain", "epigastric_pain"); s != "" {
+			add("migratory_pain", append(ev(s), ev("right_lower_quadrant_pain")...)...)
+		}
+	}
+	if c.has("hearing_loss") && c.sudden("hearing_loss") {
+		add("sudden_hearing_loss", suddenSpans(c, "hearing_loss")...)
+	}
+	if c.has("trauma") {
+		site := func(part string, sp nlp.Span) {
+			switch part {
+			case "chest":
+				add("chest_trauma", append(ev("trauma"), sp)...)
+			case "abdomen", "upper_abdomen", "lower_abdomen":
+				add("abdominal_trauma", append(ev("trauma"), sp)...)
+			}
+		}
+		for _, b := range c.extraction.BodyParts {
+			if b.Context == nlp.CtxCurrent {
+				site(b.ID, b.Span())
+			}
+		}
+		for i := range c.mentions {
+			if m := &c.mentions[i]; m.State == nlp.Present && m.Now() && m.ID != "trauma" {
+				site(m.BodyPart, m.Span())
+			}
+		}
+	}
+	for _, m := range c.current("chest_pain") {
+		if m.Character == "撕裂样" || m.Character == "刀割样" {
+			add("tearing_chest_back_pain", append([]nlp.Span{m.Span()}, m.Cues...)...)
+		}
+	}
+	for _, m := range c.current("upper_back_pain") {
+		if m.Character == "撕裂样" || m.Character == "刀割样" {
+			add("tearing_chest_back_pain", append([]nlp.Span{m.Span()}, m.Cues...)...)
+		}
+	}
+	if c.has("abnormal_vaginal_bleeding") && c.extraction.Patient.Postpartum {
+		add("postpartum_bleeding", ev("abnormal_vaginal_bleeding")...)
+	}
+	// A diabetic who sweats, shakes or stops answering may be hypoglycaemic.
+	if sp, ok := diabetic(c); ok {
+		if s := first("sweating", "tremor", "consciousness_disturbance", "confusion", "palpitations"); s != "" {
+			add("hypoglycemia_symptoms", append(ev(s), sp)...)
+		}
+	}
+	// Something swallowed or in the nose, and now noisy or hard breathing.
+	if fb := first("ingestion_foreign_body", "foreign_body_eye_ear_nose"); fb != "" && (fb == "ingestion_foreign_body" || foreignBodyAirway(c)) {
+		if s := first("wheezing", "noisy_breathing", "dyspnea", "severe_dyspnea", "stridor", "cyanosis"); s != "" {
+			add("choking", append(ev(fb), ev(s)...)...)
+		}
+	}
+	// Gas heaters, charcoal and coal stoves in a closed room: headache,
+	// dizziness or drowsiness there is carbon monoxide until shown otherwise.
+	if c.has("co_exposure") {
+		if s := first("headache", "dizziness", "nausea", "somnolence", "consciousness_disturbance", "syncope", "confusion"); s != "" {
+			add("gas_poisoning", append(ev("co_exposure"), ev(s)...)...)
+		}
+	}
+	if c.has("burn") {
+		for i := range c.mentions {
+			if m := &c.mentions[i]; m.State == nlp.Present && m.Now() && m.Extent == "widespread" {
+				add("extensive_burn", append(append(ev("burn"), m.Span()), m.Cues...)...)
+			}
+		}
+	}
+	// Thunderclap headache: sudden and the worst ever (疼得要命, 像要炸了).
+	var sudden, worst []nlp.Span
+	for _, m := range c.current("headache") {
+		if m.Onset == "sudden" {
+			sudden = append(append(sudden, m.Span()), m.Cues...)
+		}
+		if m.Severity == "severe" || m.Character == "炸裂样" || m.Character == "劈裂样" {
+			worst = append(append(worst, m.Span()), m.Cues...)
+		}
+	}
+	if len(sudden) > 0 && len(worst) > 0 {
+		add("sudden_severe_headache", append(sudden, worst...)...)
+	}
+	for _, m := range c.current("chest_pain") {
+		// Chest pain for more than a quarter of an hour (but not days).
+		if m.DurationDays >= 15.0/1440 && m.DurationDays <= 1 {
+			add("persistent_chest_pain", m.Span())
+		}
+	}
+	if acuteAllergy(c) {
+		airway := first("dyspnea", "severe_dyspnea", "throat_tightness", "wheezing", "stridor", "syncope")
+		// Hives all over with dizziness, a racing heart or vomiting is a
+		// systemic reaction even without airway words.
+		if airway == "" && (c.has("wheals") || c.has("hives_with_dyspnea")) {
+			airway = first("dizziness", "palpitations", "vomiting", "pallor", "cold_clammy_skin")
+		}
+		if airway != "" {
+			add("anaphylaxis_sign", append(allergySpans(c), ev(airway)...)...)
+		}
+	}
+	for _, v := range c.vitals("glucose") {
+		switch {
+		case v.Value >= 16.7:
+			add("hyperglycemia", v.Span())
+		case v.Value <= 3.9:
+			add("hypoglycemia_symptoms", v.Span())
+		}
+	}
+	for _, v := range c.vitals("bp") {
+		if v.Value >= 180 || v.Value2 >= 120 {
+			add("very_high_blood_pressure", v.Span())
+		}
+	}
+	if c.has("intractable_vomiting") {
+		add("vomiting", ev("intractable_vomiting")...)
+	}
+	// 孕早期又出血了: in pregnancy a bleeding with no site is vaginal.
+	if c.pregnant && c.has("bleeding_unspecified") {
+		add("pregnancy_bleeding", ev("bleeding_unspecified")...)
+	}
+	if c.sex == "male" {
+		// 月经推迟 read for a man is a misreading (his partner's period).
+		delete(c.state, "amenorrhea")
+		delete(c.evidence, "amenorrhea")
+	}
+}
+
+// radiationSite: where cardiac pain spreads.
+var radiationSite = map[string]bool{"shoulder": true, "arm": true, "back": true, "neck": true, "hand": true, "tooth": true, "mouth": true, "face": true}
+
+// referredComplaint: complaints at a radiation site that, with chest pain,
+// read as referred pain (左胳膊发麻, 下巴疼, 后背疼), unless on the right.
+var referredComplaint = map[string]bool{
+	"numbness": true, "arm_pain": true, "shoulder_pain": true, "upper_back_pain": true, "back_pain": true, "jaw_pain": true,
+	"neck_arm_radiating": true,
+}
+
+func suddenSpans(c *patientCase, id string) []nlp.Span {
+	var out []nlp.Span
+	for _, m := range c.current(id) {
+		if m.Onset == "sudden" {
+			out = append(out, m.Span())
+			out = append(out, m.Cues...)
+		}
+	}
+	return out
+}
+
+// diabetic: the patient has diabetes or takes insulin or an oral
+// hypoglycaemic (named in the text).
+func diabetic(c *patientCase) (nlp.Span, bool) {
+	if sp, ok := c.hasDisease("diabetes_type2", "diabetes_type1", "diabetes", "gestational_diabetes"); ok {
+		return sp, true
+	}
+	return c.hasDrug("insulin", "metformin", "glimepiride", "gliclazide", "acarbose", "sitagliptin", "dapagliflozin")
+}
+
+// foreignBodyAirway: a foreign body in the nose or throat, not the eye or ear.
+func foreignBodyAirway(c *patientCase) bool {
+	for _, m := range c.current("foreign_body_eye_ear_nose") {
+		if m.BodyPart == "nose" || m.BodyPart == "throat" {
+			return true
+		}
+	}
+	for _, b := range c.extraction.BodyParts {
+		if b.Context == nlp.CtxCurrent && (b.ID == "nose" || b.ID == "throat") {
+			return true
+		}
+	}
+	return false
+}
+
+// chronicAllergic names long-standing allergic diseases: 过敏性鼻炎伴哮喘
+// is asthma, not anaphylaxis.
+var chronicAllergic = []string{"allergic_rhinitis", "asthma", "eczema", "atopic_dermatitis"}
+
+// acuteAllergy: an allergic reaction now (过敏了, 吃了虾以后, 被蜂蛰了,
+// 打了青霉素), not a chronic allergic disease.
+func acuteAllergy(c *patientCase) bool {
+	if c.has("bee_sting") || c.has("rash_after_drug") || c.has("allergen_exposure") {
+		return true
+	}
+	if !c.has("allergy_history") {
+		return false
+	}
+	if _, chronic := c.hasDisease(chronicAllergic...); chronic {
+		return false
+	}
+	for _, m := range c.current("allergy_history") {
+		if !strings.Contains(m.Text, "体质") { // 过敏体质 is a disposition, not a reaction
+			return true
+		}
+	}
+	return false
+}
+
+func allergySpans(c *patientCase) []nlp.Span {
+	for _, id := range []string{"allergen_exposure", "bee_sting", "rash_after_drug", "allergy_history"} {
+		if c.has(id) {
+			return c.evidence[id]
+		}
+	}
+	return nil
+}
+
+// appendSpans adds spans not yet in the list (same start and end).
+func appendSpans(list []nlp.Span, add ...nlp.Span) []nlp.Span {
+	for _, s := range add {
+		dup := false
+		for _, o := range list {
+			if o.Start == s.Start && o.End == s.End {
+				dup = true
+				break
+			}
+		}
+		if !dup && s.End > s.Start {
+			list = append(list, s)
+		}
+	}
+	return list
+}
