@@ -59,12 +59,11 @@ func evalTriage(args []string) error {
 	weight := fs.Float64("model-weight", 0, "classifier share when blended with the knowledge graph (default: the engine's 0.5)")
 	noSym := fs.Bool("classify-without-symptoms", false, "let the classifier answer texts with no recognised symptom")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *data == "" {
-		fs.Usage()
-		return fmt.Errorf("--data is required")
+		return usageErr(fs, fmt.Errorf("--data is required"))
 	}
 	cases, err := triage.ReadEvalFile(*data)
 	if err != nil {
@@ -103,7 +102,7 @@ func evalInterview(args []string) error {
 	weight := fs.Float64("disease-weight", 0, "disease ranker share when blended with naive Bayes (default: the engine's)")
 	confident := fs.Float64("confident", 0, "stop asking once the leading disease reaches this posterior (default: the engine's)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch *split {
