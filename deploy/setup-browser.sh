@@ -33,4 +33,4 @@ if command -v fc-list >/dev/null && ! fc-list :lang=zh family | grep -q .; then
 	echo "setup-browser: no Chinese font found by fontconfig (fonts-noto-cjk)" >&2
 	exit 1
 fi
-echo "setup-browser: ok, $version with $(fc-list :lang=zh family | sort -u | head -n1) (only the web console's browser test uses it)"
+echo "setup-browser: ok, $version with $(fc-match 'sans-serif:lang=zh-cn' family) (only the web console's browser test uses it)"
