@@ -272,3 +272,15 @@ func TestResolvePaths(t *testing.T) {
 		t.Errorf("audit off: %+v %v", p, err)
 	}
 }
+
+// kg validate passes the embedded KG and rejects alias problems, one line each.
+func TestKGValidateAliases(t *testing.T) {
+	if r := fenzhen(t, "", "", "kg", "validate"); r.code != 0 || !strings.HasSuffix(r.stdout, "ok\n") {
+		t.Errorf("embedded KG: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	bad := "../../knowledge/testdata/alias_distinct_diagnosis.bad.yaml"
+	r := fenzhen(t, "", "", "kg", "validate", "--kg", bad)
+	if r.code != 1 || !strings.Contains(r.stderr, `"不稳定型心绞痛" is a diagnosis of its own`) {
+		t.Errorf("%s: exit %d\n%s", bad, r.code, r.stderr)
+	}
+}

@@ -42,7 +42,7 @@ func loadKG(path string) (*knowledge.KG, error) {
 }
 
 func runKGValidate(args []string) error {
-	fs := newFlagSet("kg validate", "Check the KG's referential integrity and print counts.",
+	fs := newFlagSet("kg validate", "Check the KG's referential integrity and its aliases (none may be another disease's name,\na distinct diagnosis or a web site's category), and print counts.",
 		"  fenzhen kg validate\n  fenzhen kg validate --kg imported.json")
 	kgPath := fs.String("kg", "", "KG bundle file (default: the embedded KG)")
 	if err := parseFlags(fs, args); err != nil {
