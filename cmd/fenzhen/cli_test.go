@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	// The serve tests must not leave var/audit.db in the source tree; tests
+	// of the audit log name their own database.
+	os.Setenv("FENZHEN_AUDIT_PATH", "off")
 	os.Exit(m.Run())
 }
 
