@@ -238,3 +238,7 @@ func childRouted(want, got string) bool {
 	}
 	return got == "07" && (want == "03" || strings.HasPrefix(want, "03."))
 }
+
+// ChildRouted reports whether got is where the engine sends a child whose
+// complaint belongs to department want (07.03 for 03.02).
+func ChildRouted(want, got string) bool { return childRouted(want, got) }

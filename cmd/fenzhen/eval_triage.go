@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/fenzhen/fenzhen/eval"
+	"github.com/fenzhen/fenzhen/eval/corpus"
 
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/knowledge"
@@ -50,44 +54,116 @@ func triageEngine(models, ortLib string, noModel bool, opts triage.Options) (*tr
 }
 
 func evalTriage(args []string) error {
-	fs := newFlagSet("eval triage", "Triage every labelled text of a CSV or JSONL file and print department top-1/top-3,\nper-department recall, the confusion of expected × predicted department and, where the\nfile gives one, urgency accuracy and under-triage counts. CSV needs the columns text and\ndepartment (official code or a platform name such as 呼吸科), optionally urgency.",
-		"  fenzhen eval triage --data triage/testdata/department_eval.csv\n  fenzhen eval triage --data cases.jsonl --no-model\n  fenzhen eval triage --data $FENZHEN_DATA/consultations/cmtmedqa_dev.csv --json")
-	data := fs.String("data", "", "CSV or JSONL file of labelled texts (required)")
+	fs := newFlagSet("eval triage", "Send labelled texts through POST /v1/triage of an in-process server built as `fenzhen serve`\nbuilds it, and print department top-1/top-3, the share answered with no department, and per\nexpected department its recall and most common wrong answer. Without --data it reads the\nreal consultation sets of --data-dir by their seeded split (eval/corpus): never tune on test.\nWith --data it reads a CSV (text, department[, urgency]) or JSONL file of hand-written cases.",
+		"  fenzhen eval triage --set xfyun --split val\n  fenzhen eval triage --set all --split test\n  fenzhen eval triage --data triage/testdata/department_vignettes.csv")
+	set := fs.String("set", "all", "real set: xfyun, internal_medicine, cmtmedqa or all")
+	split := fs.String("split", corpus.Val, "split of the real sets: train, val, test or all")
+	dataDir := fs.String("data-dir", defaultDataDir(), "shared data folder (env FENZHEN_DATA)")
+	data := fs.String("data", "", "CSV or JSONL file of hand-written labelled texts instead of the real sets")
+	noAge := fs.Bool("no-age", false, "do not send the platform's age bucket with xfyun texts")
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
-	noModel := fs.Bool("no-model", false, "knowledge graph only, without the department classifier")
-	weight := fs.Float64("model-weight", 0, "classifier share when blended with the knowledge graph (default: the engine's 0.5)")
-	noSym := fs.Bool("classify-without-symptoms", false, "let the classifier answer texts with no recognised symptom")
+	failures := fs.String("failures", "", "write the keys answered wrongly to this file")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErr(fs, fmt.Errorf("--data is required"))
-	}
-	cases, err := triage.ReadEvalFile(*data)
+	sets, err := routingSets(*data, *dataDir, *set, *split, !*noAge)
 	if err != nil {
 		return err
 	}
-	e, done, err := triageEngine(*models, *ortLib, *noModel, triage.Options{ModelWeight: *weight, ClassifyWithoutSymptoms: *noSym})
+	if err := inference.InitRuntime(*ortLib); err != nil {
+		return err
+	}
+	st, err := eval.NewStack(*models, triage.Options{})
 	if err != nil {
 		return err
 	}
-	defer done()
-	p := newProgress(fmt.Sprintf("eval triage (%d cases)", len(cases)), 0, "")
-	res, err := e.Evaluate(context.Background(), cases)
-	p.Done()
-	if err != nil {
-		return err
+	defer st.Close()
+	var results []*eval.RoutingResult
+	var failed []string
+	for _, rs := range sets {
+		p := newProgress("eval triage "+rs.name, int64(len(rs.cases)), "texts")
+		res, err := eval.Routing(context.Background(), st, rs.name, rs.cases, func() { p.Add(1) })
+		p.Done()
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+		failed = append(failed, res.Failed...)
+	}
+	if *failures != "" {
+		if err := os.WriteFile(*failures, []byte(strings.Join(failed, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return enc.Encode(results)
 	}
-	fmt.Printf("triage on %s, models %v\n", *data, e.Models())
-	res.Print(os.Stdout)
+	fmt.Printf("models %v\n", st.Engine.Models())
+	for _, r := range results {
+		r.Print(os.Stdout, st.KG)
+	}
 	return nil
+}
+
+type routingSet struct {
+	name  string
+	cases []eval.RoutingCase
+}
+
+// routingSets reads a hand-written file, or the real sets' split.
+func routingSets(file, dataDir, set, split string, withAge bool) ([]routingSet, error) {
+	if file != "" {
+		cases, err := triage.ReadEvalFile(file)
+		if err != nil {
+			return nil, err
+		}
+		kg, err := knowledge.LoadDefault()
+		if err != nil {
+			return nil, err
+		}
+		var out []eval.RoutingCase
+		for i, c := range cases {
+			d, ok := kg.DepartmentByAlias(strings.TrimSpace(c.Department))
+			if !ok || strings.TrimSpace(c.Text) == "" {
+				continue
+			}
+			out = append(out, eval.RoutingCase{Key: fmt.Sprintf("%s:%d", filepath.Base(file), i+1), Text: c.Text, Code: d.Code, Age: c.Age, Sex: c.Sex})
+		}
+		return []routingSet{{filepath.Base(file), out}}, nil
+	}
+	names := corpus.Sources
+	if set != "all" {
+		names = []string{set}
+	}
+	switch split {
+	case corpus.Train, corpus.Val, corpus.Test, "all":
+	default:
+		return nil, fmt.Errorf("--split %q: want train, val, test or all", split)
+	}
+	var out []routingSet
+	for _, name := range names {
+		cases, err := corpus.Load(dataDir, name)
+		if err != nil {
+			return nil, err
+		}
+		var rc []eval.RoutingCase
+		for _, c := range corpus.Filter(cases, split) {
+			if c.Code == "" {
+				continue
+			}
+			r := eval.RoutingCase{Key: c.Key, Text: c.Text, Code: c.Code}
+			if withAge {
+				r.Age = c.Age
+			}
+			rc = append(rc, r)
+		}
+		out = append(out, routingSet{name + "/" + split, rc})
+	}
+	return out, nil
 }
 
 func evalInterview(args []string) error {
@@ -140,3 +216,98 @@ func evalInterview(args []string) error {
 	}
 	return nil
 }
+
+func init() {
+	evalTargets["urgency"] = evalUrgency
+	evalTargets["diagnosis"] = evalDiagnosis
+}
+
+// evalStack initialises ONNX Runtime and builds the in-process server.
+func evalStack(models, ortLib string) (*eval.Stack, error) {
+	if err := inference.InitRuntime(ortLib); err != nil {
+		return nil, err
+	}
+	return eval.NewStack(models, triage.Options{})
+}
+
+func evalUrgency(args []string) error {
+	fs := newFlagSet("eval urgency", "Send urgency vignettes (level<TAB>age<TAB>sex<TAB>text) through POST /v1/triage and print level\naccuracy, emergency recall and precision, the answered emergency share, under- and over-triage\nand the confusion matrix. --verbose also lists the wrong answers by file line (never the text,\nso sealed hold-out files can be run without being read).",
+		"  fenzhen eval urgency --file triage/testdata/urgency_vignettes.tsv\n  fenzhen eval urgency --file triage/testdata/holdout/urgency_holdout5.tsv")
+	var files multiFlag
+	fs.Var(&files, "file", "vignette file (repeatable)")
+	verbose := fs.Bool("verbose", false, "list wrong answers by file line")
+	models := fs.String("models", "models", "model repository folder")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("give at least one --file")
+	}
+	st, err := evalStack(*models, *ortLib)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, f := range files {
+		cases, err := eval.ReadUrgencyFile(f)
+		if err != nil {
+			return err
+		}
+		res, err := eval.Urgency(context.Background(), st, f, cases)
+		if err != nil {
+			return err
+		}
+		res.Print(os.Stdout)
+		if *verbose {
+			for _, w := range res.Wrong {
+				fmt.Println("  wrong:", w)
+			}
+		}
+	}
+	return nil
+}
+
+func evalDiagnosis(args []string) error {
+	fs := newFlagSet("eval diagnosis", "Send diagnosis vignettes (expected<TAB>also_accept<TAB>age<TAB>sex<TAB>text) through POST\n/v1/triage and print top-1/top-3 of the differential, how many diagnoses the KG lacks, and how\nmany answers put a child-only disease in an adult's top 5 (or the reverse for infants).",
+		"  fenzhen eval diagnosis --file triage/testdata/holdout/diagnosis_dev.tsv --verbose")
+	var files multiFlag
+	fs.Var(&files, "file", "vignette file (repeatable)")
+	verbose := fs.Bool("verbose", false, "list wrong answers (file line, expected → top-1)")
+	models := fs.String("models", "models", "model repository folder")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("give at least one --file")
+	}
+	st, err := evalStack(*models, *ortLib)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, f := range files {
+		cases, err := eval.ReadDiagnosisFile(f)
+		if err != nil {
+			return err
+		}
+		res, err := eval.Diagnosis(context.Background(), st, f, cases)
+		if err != nil {
+			return err
+		}
+		res.Print(os.Stdout)
+		if *verbose {
+			for _, w := range res.Wrong {
+				fmt.Println("  wrong:", w)
+			}
+		}
+	}
+	return nil
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
