@@ -1,7 +1,12 @@
-# Fenzhen: `make run` serves on :8080, `make test` runs every test.
+# Fenzhen: `make run` serves on http://127.0.0.1:8080, `make test` runs every test.
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/fenzhen
+# fenzhen version prints these (git describe, the full commit); "devel" outside a git checkout.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+SKIPS := bin/test-skips.txt
 ORT_LIB := third_party/onnxruntime/lib/libonnxruntime.so.1
 export FENZHEN_DATA ?= $(abspath ../shared/data)
 # Inputs per fuzz target in `make test`.
@@ -28,20 +33,22 @@ setup-browser:
 	./deploy/setup-browser.sh
 
 build: setup
-	$(GO) build -trimpath -o $(BIN) ./cmd/fenzhen
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fenzhen
 
-## run: build and serve on :8080 with the committed models and embedded knowledge graph
+## run: build and serve on 127.0.0.1:8080 with the committed models and embedded knowledge graph
 run: build
 	./$(BIN) serve
 
 vet:
 	$(GO) vet ./...
 
-## test: vet, unit and integration tests, then bounded fuzzing
+## test: vet, unit and integration tests (the docs' examples included), bounded fuzzing, then the skipped tests and why
 test: setup vet test-unit fuzz
+	@cat $(SKIPS)
 
 test-unit:
-	$(GO) test -count=1 -timeout 8m ./...
+	@mkdir -p bin
+	set -o pipefail; $(GO) test -count=1 -timeout 8m -json ./... | $(GO) run ./deploy/testsummary -skips $(SKIPS)
 
 test-race: setup
 	$(GO) test -race -count=1 -timeout 10m ./inference/ ./api/

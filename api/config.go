@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"net"
 	"os"
 	"regexp"
 	"runtime"
@@ -109,10 +110,39 @@ func DefaultMaxInFlight(procs int) map[string]int {
 	}
 }
 
+// DefaultPort is the port of the default listen address.
+const DefaultPort = "8080"
+
+// DefaultListenAddr is where the server listens when no address is set.
+// With auth off it is loopback only (as ollama does): an open server is
+// reachable from other machines only when an address says so. With API
+// keys required it is every interface.
+func DefaultListenAddr(authMode string) string {
+	if authMode == AuthRequired {
+		return ":" + DefaultPort
+	}
+	return "127.0.0.1:" + DefaultPort
+}
+
+// Exposed reports whether addr listens on more than the loopback interface:
+// no host, a wildcard, or any host that is not a loopback address or
+// "localhost".
+func Exposed(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
 // DefaultConfig is what `make run` serves with.
 func DefaultConfig() Config {
 	return Config{
-		Addr:              ":8080",
+		Addr:              "", // DefaultListenAddr: 127.0.0.1:8080 with auth off, :8080 with auth required
 		ModelsDir:         "models",
 		MaxBodyBytes:      1 << 20,
 		MaxImageBytes:     20 << 20,
@@ -139,10 +169,10 @@ func DefaultConfig() Config {
 // Env lists the environment variables Config reads, for --help and the README.
 var Env = []struct{ Name, Help string }{
 	{"FENZHEN_CONFIG", "YAML config file (see deploy/fenzhen.example.yaml); variables and flags win over it"},
-	{"FENZHEN_ADDR", "listen address (default :8080)"},
-	{"FENZHEN_MODELS", "model repository directory (default models)"},
-	{"FENZHEN_ORT_LIB", "path to libonnxruntime.so (default third_party/onnxruntime/lib/libonnxruntime.so.1)"},
-	{"FENZHEN_KG", "knowledge graph file from `fenzhen kg import` (default: the embedded KG)"},
+	{"FENZHEN_ADDR", "listen address (default 127.0.0.1:8080 with auth off, :8080 with auth required)"},
+	{"FENZHEN_MODELS", "model repository directory (default models/ in the working directory or a parent, else beside the binary)"},
+	{"FENZHEN_ORT_LIB", "path to libonnxruntime.so (default third_party/onnxruntime/lib/libonnxruntime.so.1, looked up as models/ is)"},
+	{"FENZHEN_KG", "knowledge graph file from 'fenzhen kg import' (default: the embedded KG)"},
 	{"FENZHEN_MAX_BODY_BYTES", "largest JSON request body (default 1048576)"},
 	{"FENZHEN_MAX_IMAGE_BYTES", "largest image upload (default 20971520)"},
 	{"FENZHEN_MAX_JSON_DEPTH", "deepest nesting of a JSON body (default 32)"},
@@ -154,10 +184,10 @@ var Env = []struct{ Name, Help string }{
 	{"FENZHEN_SHUTDOWN_TIMEOUT", "grace period for in-flight requests on SIGTERM (default 30s)"},
 	{"FENZHEN_RETRY_AFTER", "Retry-After seconds sent with 503 (default 1)"},
 	{"FENZHEN_LOG_LEVEL", "debug, info, warn or error (default info)"},
-	{"FENZHEN_MAX_IN_FLIGHT", "concurrent requests per class (default triage=128,imaging=32,knowledge=256,inference=128)"},
+	{"FENZHEN_MAX_IN_FLIGHT", "concurrent requests per class; 0 is unbounded (default " + defaultInFlightText() + ")"},
 	{"FENZHEN_ADMISSION_WAIT", "wait for an in-flight slot before 503 (default 50ms)"},
 	{"FENZHEN_AUTH", "off (development: no keys, logged as a warning) or required (default off)"},
-	{"FENZHEN_KEYS_FILE", "API key file written by `fenzhen keys` (default var/keys.json)"},
+	{"FENZHEN_KEYS_FILE", "API key file written by 'fenzhen keys' (default var/keys.json beside models/)"},
 	{"FENZHEN_KEY_RATE", "requests/s per API key without its own --rate; 0 is unlimited (default 20)"},
 	{"FENZHEN_KEY_BURST", "bucket size of FENZHEN_KEY_RATE; 0 is twice the rate (default 0)"},
 	{"FENZHEN_IP_RATE", "requests/s per client IP while auth is off; 0 is no limit (default 0)"},
@@ -166,9 +196,16 @@ var Env = []struct{ Name, Help string }{
 	{"FENZHEN_CORS_ORIGINS", "comma-separated origins allowed cross-origin calls (default: none)"},
 	{"FENZHEN_TLS_CERT", "PEM certificate; with FENZHEN_TLS_KEY serves HTTPS"},
 	{"FENZHEN_TLS_KEY", "PEM private key of FENZHEN_TLS_CERT"},
-	{"FENZHEN_AUDIT_PATH", "audit log SQLite file; off disables it (default var/audit.db)"},
+	{"FENZHEN_AUDIT_PATH", "audit log SQLite file; off disables it (default var/audit.db beside models/)"},
 	{"FENZHEN_AUDIT_RETENTION_DAYS", "delete audit entries older than this many days; 0 keeps all (default 180)"},
 	{"FENZHEN_AUDIT_STORE_TEXT", "true: keep request text in the audit log, redacted (default false)"},
+}
+
+// defaultInFlightText is DefaultMaxInFlight on this machine, with the CPUs
+// it was computed for, e.g. "imaging=8,inference=16,knowledge=16,triage=8 on 2 CPUs".
+func defaultInFlightText() string {
+	procs := runtime.GOMAXPROCS(0)
+	return fmt.Sprintf("%s on %d CPUs", joinPairs(DefaultMaxInFlight(procs), strconv.Itoa), procs)
 }
 
 // FromEnv overlays the FENZHEN_* variables that are set onto c.
@@ -276,6 +313,11 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.Auth != AuthOff && c.Auth != AuthRequired {
 		errs = append(errs, fmt.Errorf("auth %q: want %s or %s", c.Auth, AuthOff, AuthRequired))
+	}
+	if c.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("addr %q: want host:port, like 127.0.0.1:8080 or :8080", c.Addr))
+		}
 	}
 	if c.Auth == AuthRequired && c.KeysFile == "" {
 		errs = append(errs, errors.New("auth is required but no keys file is set"))
@@ -541,6 +583,9 @@ func joinPairs[V any](m map[string]V, format func(V) string) string {
 
 // PositiveDurationFlag is a duration that must be above zero.
 func PositiveDurationFlag(p *time.Duration) flag.Value { return positiveDuration{p} }
+
+// PositiveIntFlag is a byte count or other integer that must be above zero.
+func PositiveIntFlag(p *int64) flag.Value { return positive64{p} }
 
 // RateFlag is a non-negative requests-per-second figure.
 func RateFlag(p *float64) flag.Value { return rateValue{p} }

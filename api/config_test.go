@@ -175,3 +175,30 @@ func TestFromEnv(t *testing.T) {
 		})
 	}
 }
+
+// With auth off the server listens on loopback unless told otherwise; an
+// address beyond loopback is what `fenzhen serve` warns about.
+func TestListenAddress(t *testing.T) {
+	if got := DefaultListenAddr(AuthOff); got != "127.0.0.1:8080" {
+		t.Errorf("auth off: %s", got)
+	}
+	if got := DefaultListenAddr(AuthRequired); got != ":8080" {
+		t.Errorf("auth required: %s", got)
+	}
+	if def := DefaultConfig(); def.Addr != "" {
+		t.Errorf("the default address is %q, want unset (DefaultListenAddr decides)", def.Addr)
+	}
+	for addr, exposed := range map[string]bool{
+		"127.0.0.1:8080": false, "localhost:8080": false, "[::1]:8080": false, "127.0.0.2:80": false,
+		":8080": true, "0.0.0.0:8080": true, "[::]:8080": true, "192.0.2.7:8080": true, "fenzhen.local:8080": true, "8080": true,
+	} {
+		if got := Exposed(addr); got != exposed {
+			t.Errorf("Exposed(%q) = %v", addr, got)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Addr = "8080"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `addr "8080": want host:port`) {
+		t.Errorf("addr 8080: %v", err)
+	}
+}

@@ -192,6 +192,10 @@ func TestErrors(t *testing.T) {
 		{"bad data", "POST", "/v2/models/cnn-test/infer", "application/json", inferBody("input", "FP32", []int64{1}, []string{"x"}), 400, CodeInvalidArgument, `input "input": data is not an array of FP32`},
 		{"malformed json", "POST", "/v2/models/cnn-test/infer", "application/json", []byte(`{"inputs": [`), 400, CodeInvalidArgument, "malformed JSON"},
 		{"empty body", "POST", "/v2/models/cnn-test/infer", "application/json", nil, 400, CodeInvalidArgument, "empty"},
+		// A pasted placeholder: the message names the character, not its first byte ('â').
+		{"ellipsis in v2 data", "POST", "/v2/models/cnn-test/infer", "application/json", []byte(`{"inputs":[{"name":"input","shape":[1,1,28,28],"datatype":"FP32","data":[0, …784 values…]}]}`), 400, CodeInvalidArgument, "malformed JSON at byte 76: unexpected '…' (U+2026)"},
+		{"ellipsis in triage", "POST", "/v1/triage", "application/json", []byte(`{"text":…}`), 400, CodeInvalidArgument, "malformed JSON at byte 9: invalid character '…' (U+2026) looking for beginning of value"},
+		{"v2 bad byte", "POST", "/v2/models/cnn-test/infer", "application/json", []byte("{\"inputs\":\xff}"), 400, CodeInvalidArgument, "got byte 0xFF (not UTF-8)"},
 		{"no inputs", "POST", "/v2/models/cnn-test/infer", "application/json", []byte(`{"inputs": []}`), 400, CodeInvalidArgument, "at least one input"},
 		{"too large", "POST", "/v2/models/cnn-test/infer", "application/json", inferBody("input", "FP32", []int64{20, 1, 28, 28}, make([]float32, 20*784)), 413, CodePayloadTooLarge, "exceeds"},
 		{"wrong media type", "POST", "/v2/models/cnn-test/infer", "image/png", []byte("{}"), 415, CodeUnsupportedMediaType, "application/json"},

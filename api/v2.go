@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -204,18 +206,31 @@ func decodeJSON(c echo.Context, v any) error {
 	if err := checkJSONType(c); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(c.Request().Body)
+	// Read first (limitJSONDepth already holds the body in memory), so a
+	// syntax error can name the character it stopped at.
+	body, err := io.ReadAll(c.Request().Body)
+	var maxBytes *http.MaxBytesError
+	if errors.As(err, &maxBytes) {
+		return err
+	}
+	if err != nil {
+		return errorf(CodeInvalidArgument, "malformed JSON: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
-		var maxBytes *http.MaxBytesError
 		var syntax *json.SyntaxError
 		var typ *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &maxBytes):
-			return err
 		case errors.Is(err, io.EOF):
 			return errorf(CodeInvalidArgument, "request body is empty; a JSON object is required")
 		case errors.As(err, &syntax):
-			return errorf(CodeInvalidArgument, "malformed JSON at byte %d: %v", syntax.Offset, err)
+			msg := err.Error()
+			// encoding/json quotes the one byte it stopped at: 'â' for the
+			// first byte of '…'. Name the whole character instead.
+			if i := int(syntax.Offset) - 1; i >= 0 && i < len(body) && body[i] >= utf8.RuneSelf {
+				msg = strings.Replace(msg, "'"+string(rune(body[i]))+"'", charAt(body, i), 1)
+			}
+			return errorf(CodeInvalidArgument, "malformed JSON at byte %d: %s", syntax.Offset, msg)
 		case errors.As(err, &typ):
 			return errorf(CodeInvalidArgument, "field %q: expected %s, got JSON %s", typ.Field, typ.Type, typ.Value)
 		}

@@ -29,6 +29,24 @@ type v2Error struct {
 
 func (e *v2Error) Error() string { return fmt.Sprintf("malformed JSON at byte %d: %s", e.pos, e.msg) }
 
+// charAt names the character that starts at b[i] for an error message:
+// '…' (U+2026) for a UTF-8 sequence, byte 0xE2 for a byte that starts none.
+// Quoting the byte alone (%q of a byte) would show the first byte of a
+// multi-byte character as another character ('â' for the first of '…').
+func charAt(b []byte, i int) string {
+	if i >= len(b) {
+		return "end of input"
+	}
+	if b[i] < utf8.RuneSelf {
+		return strconv.QuoteRune(rune(b[i]))
+	}
+	r, size := utf8.DecodeRune(b[i:])
+	if r == utf8.RuneError && size <= 1 {
+		return fmt.Sprintf("byte 0x%02X (not UTF-8)", b[i])
+	}
+	return fmt.Sprintf("%s (U+%04X)", strconv.QuoteRune(r), r)
+}
+
 func (p *v2Parser) fail(format string, args ...any) error {
 	return &v2Error{pos: p.pos, msg: fmt.Sprintf(format, args...)}
 }
@@ -57,7 +75,7 @@ func (p *v2Parser) expect(c byte) error {
 		if p.pos >= len(p.b) {
 			return p.fail("unexpected end of input, want %q", c)
 		}
-		return p.fail("want %q, got %q", c, p.b[p.pos])
+		return p.fail("want %q, got %s", c, charAt(p.b, p.pos))
 	}
 	p.pos++
 	return nil
@@ -184,7 +202,7 @@ func (p *v2Parser) skip(depth int) error {
 	case c == 0:
 		return p.fail("unexpected end of input")
 	default:
-		return p.fail("unexpected %q", c)
+		return p.fail("unexpected %s", charAt(p.b, p.pos))
 	}
 }
 

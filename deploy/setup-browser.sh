@@ -3,6 +3,8 @@
 # (cmd/fenzhen/web_console_test.go drives it headless with chromedp).
 # The server, `make run` and the other tests do not need it; without it the
 # browser test skips. Safe to repeat.
+# fonts-noto-cjk: without a CJK font Chromium draws every Chinese character of
+# the console as a box, and the browser test fails saying so.
 set -euo pipefail
 MIN_MAJOR=${FENZHEN_CHROMIUM_MIN_MAJOR:-120}
 pkgs=(chromium fonts-noto-cjk)
@@ -27,4 +29,8 @@ if ((major < MIN_MAJOR)); then
 	echo "setup-browser: $version is older than the required major version $MIN_MAJOR" >&2
 	exit 1
 fi
-echo "setup-browser: ok, $version (only the web console's browser test uses it)"
+if command -v fc-list >/dev/null && ! fc-list :lang=zh family | grep -q .; then
+	echo "setup-browser: no Chinese font found by fontconfig (fonts-noto-cjk)" >&2
+	exit 1
+fi
+echo "setup-browser: ok, $version with $(fc-match 'sans-serif:lang=zh-cn' family) (only the web console's browser test uses it)"

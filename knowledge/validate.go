@@ -239,6 +239,80 @@ func (v *validator) run() {
 			}
 		}
 	}
+	v.aliases()
+}
+
+// nonMedicalCategories are the section names of health web sites and
+// consultation platforms (the labels of their data sets) that name no
+// department and no disease. Data mapped through an alias like these would
+// send a question about, say, how to wash a pillow to 全科医疗科.
+var nonMedicalCategories = map[string]bool{
+	"家居健康": true, "生活百科": true, "健康百科": true, "百科": true, "生活": true, "家居": true,
+	"健康资讯": true, "健康常识": true, "健康知识": true, "养生": true, "养生保健": true, "美食": true,
+	"情感": true, "两性": true, "育儿": true, "减肥": true, "不详": true, "未知": true, "未分类": true,
+}
+
+// distinctDiagnoses are diagnoses of their own that the KG has no disease
+// for and that are easily filed as a name of another disease. They may be
+// no disease's alias: add the disease instead.
+var distinctDiagnoses = map[string]string{
+	"不稳定型心绞痛": "unstable angina, an acute coronary syndrome without myocardial necrosis",
+}
+
+// aliases checks the alternative names of departments and diseases: none
+// may be a web site's category, a distinct diagnosis, another disease's
+// name, or an alias of two departments or two diseases (which one would a
+// text mean?).
+func (v *validator) aliases() {
+	g := v.g
+	deptNames := map[string]string{}
+	for _, d := range g.departments {
+		if _, dup := deptNames[Normalize(d.Name)]; !dup {
+			deptNames[Normalize(d.Name)] = d.Code
+		}
+	}
+	deptAlias := map[string]string{}
+	for _, d := range g.departments {
+		for _, a := range d.Aliases {
+			n := Normalize(a)
+			switch {
+			case nonMedicalCategories[n]:
+				v.addf("department", d.Code, "aliases", "%q is a web site's category, not a department", a)
+			case deptNames[n] != "" && deptNames[n] != d.Code:
+				v.addf("department", d.Code, "aliases", "%q is the name of department %q", a, deptNames[n])
+			case deptAlias[n] != "" && deptAlias[n] != d.Code:
+				v.addf("department", d.Code, "aliases", "%q is also an alias of department %q", a, deptAlias[n])
+			}
+			if deptAlias[n] == "" {
+				deptAlias[n] = d.Code
+			}
+		}
+	}
+	disNames := map[string]string{}
+	for _, d := range g.diseases {
+		if _, dup := disNames[Normalize(d.Name)]; !dup {
+			disNames[Normalize(d.Name)] = d.ID
+		}
+	}
+	disAlias := map[string]string{}
+	for _, d := range g.diseases {
+		for _, a := range d.Aliases {
+			n := Normalize(a)
+			switch {
+			case nonMedicalCategories[n]:
+				v.addf("disease", d.ID, "aliases", "%q is a web site's category, not a disease", a)
+			case distinctDiagnoses[n] != "":
+				v.addf("disease", d.ID, "aliases", "%q is a diagnosis of its own (%s), not another name of %s", a, distinctDiagnoses[n], d.Name)
+			case disNames[n] != "" && disNames[n] != d.ID:
+				v.addf("disease", d.ID, "aliases", "%q is the name of disease %q", a, disNames[n])
+			case disAlias[n] != "" && disAlias[n] != d.ID:
+				v.addf("disease", d.ID, "aliases", "%q is also an alias of disease %q", a, disAlias[n])
+			}
+			if disAlias[n] == "" {
+				disAlias[n] = d.ID
+			}
+		}
+	}
 }
 
 func (v *validator) symptomRef(kind, id, field, sym string) {

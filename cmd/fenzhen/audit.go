@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,15 +22,16 @@ func init() {
 }
 
 func runAudit(args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(os.Stderr, "Usage: fenzhen audit <export|prune> [flags]\n\n"+
-			"  export  write the entries of a date range as JSON Lines\n"+
-			"  prune   delete entries older than --days\n\n"+
-			"Run 'fenzhen audit <subcommand> --help' for flags and examples.\n")
-		if len(args) == 0 {
-			return errors.New("missing subcommand")
-		}
-		return flag.ErrHelp
+	const help = "Usage: fenzhen audit <export|prune> [flags]\n\n" +
+		"  export  write the entries of a date range as JSON Lines\n" +
+		"  prune   delete entries older than --days\n\n" +
+		"Run 'fenzhen audit <subcommand> --help' for flags and examples.\n"
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, help)
+		return errors.New("missing subcommand")
+	}
+	if isHelp(args[0]) {
+		return printHelp(os.Stdout, help)
 	}
 	switch args[0] {
 	case "export":
@@ -38,15 +39,16 @@ func runAudit(args []string) error {
 	case "prune":
 		return runAuditPrune(args[1:], os.Stdout)
 	}
-	return fmt.Errorf("unknown subcommand %q (export, prune)", args[0])
+	return subcommandErr("audit", args[0], "export", "prune")
 }
 
-// defaultAuditPath is where `fenzhen serve` writes: FENZHEN_AUDIT_PATH or var/audit.db.
+// defaultAuditPath is where 'fenzhen serve' writes: FENZHEN_AUDIT_PATH, or
+// var/audit.db in the home (see paths.go).
 func defaultAuditPath() string {
 	if p := os.Getenv("FENZHEN_AUDIT_PATH"); p != "" {
 		return p
 	}
-	return api.DefaultConfig().AuditPath
+	return defaultVarFile(filepath.Base(api.DefaultConfig().AuditPath))
 }
 
 // openExisting opens the audit database without creating one where a typo
@@ -72,7 +74,7 @@ func runAuditExport(args []string, stdout io.Writer) error {
 	from := fs.String("from", "", "first day or time (required)")
 	to := fs.String("to", "", "last day, or end time (default: now)")
 	out := fs.String("out", "", "output file (default: stdout)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -132,7 +134,7 @@ func runAuditPrune(args []string, stdout io.Writer) error {
 			"  fenzhen audit prune --db /srv/fenzhen/audit.db --days 30")
 	db := fs.String("db", defaultAuditPath(), "audit database")
 	days := fs.Int("days", 0, "keep this many days (required, at least 1)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -12,10 +12,6 @@ import (
 	"github.com/fenzhen/fenzhen/audit"
 )
 
-// The package's other serve tests must not leave var/audit.db in the source
-// tree; tests of the audit log name their own database.
-func init() { os.Setenv("FENZHEN_AUDIT_PATH", "off") }
-
 func seedAudit(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.db")

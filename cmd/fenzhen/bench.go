@@ -38,7 +38,7 @@ func runBench(args []string) error {
 	out := fs.String("out", "", "append the Markdown report to this file")
 	workload := fs.String("workload", "serving", "serving (batching comparison on --model), triage (POST /v1/triage through the full server) or imaging (chest X-ray route vs a FastAPI + PyTorch server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if o.Concurrency < 1 || o.Duration <= 0 {

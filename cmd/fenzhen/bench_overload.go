@@ -54,7 +54,7 @@ func runBenchOverload(args []string) error {
 	fs.String("workload", "overload", "overload (other workloads: fenzhen bench --help)")
 	maxInFlight := fs.Int("max-in-flight", 0, "the server's in-flight limit of the triage class (default: the serve default for the server's CPUs)")
 	fs.DurationVar(&cfg.AdmissionWait, "admission-wait", cfg.AdmissionWait, "how long a request waits for an in-flight slot before 503")
-	serverCPUs := fs.String("server-cpus", "", "run the server as a child `fenzhen serve` pinned with taskset to these CPUs (e.g. 0),\nso the load generator does not take its CPU; pin the generator yourself: taskset -c 1 fenzhen bench …")
+	serverCPUs := fs.String("server-cpus", "", "run the server as a child 'fenzhen serve' pinned with taskset to these CPUs (e.g. 0),\nso the load generator does not take its CPU; pin the generator yourself: taskset -c 1 fenzhen bench …")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "closed-loop clients that find the sustainable rate (default: --max-in-flight)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each phase")
 	fs.IntVar(&o.Conns, "conns", 64, "most client connections (a request waiting for one is late)")
@@ -63,7 +63,7 @@ func runBenchOverload(args []string) error {
 	fs.StringVar(&cfg.ModelsDir, "models", cfg.ModelsDir, "model repository")
 	fs.StringVar(&cfg.ORTLib, "ort-lib", cfg.ORTLib, "ONNX Runtime library")
 	out := fs.String("out", "", "append the Markdown report to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *maxInFlight < 0 || o.Duration <= 0 || o.Factor <= 1 || o.Unloaded <= 0 || o.Unloaded >= 1 {

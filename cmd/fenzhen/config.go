@@ -13,16 +13,20 @@ import (
 // variables. Flags bound to it and parsed afterwards win over all three.
 func baseConfig(args []string) (api.Config, error) {
 	cfg := api.DefaultConfig()
-	path := configFlag(args)
-	if path == "" {
-		path = os.Getenv("FENZHEN_CONFIG")
-	}
-	if path != "" {
+	if path := configPath(args); path != "" {
 		if err := cfg.LoadFile(path); err != nil {
 			return cfg, err
 		}
 	}
 	return cfg, cfg.FromEnv()
+}
+
+// configPath is the YAML file of --config, else of FENZHEN_CONFIG, or "".
+func configPath(args []string) string {
+	if path := configFlag(args); path != "" {
+		return path
+	}
+	return os.Getenv("FENZHEN_CONFIG")
 }
 
 // configFlag finds --config in args before the flags are parsed, since the
@@ -57,7 +61,7 @@ func securityFlags(fs *flag.FlagSet, cfg *api.Config) {
 	fs.Var(api.RateFlag(&cfg.IPRate), "ip-rate", "requests/s per client IP while auth is off; 0 is no limit")
 	fs.Var(api.CountFlag(&cfg.IPBurst), "ip-burst", "bucket size of --ip-rate; 0 is twice the rate")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", cfg.TrustProxy, "take the client IP from X-Forwarded-For (behind your own proxy only)")
-	fs.Var(api.ClassIntsFlag(&cfg.MaxInFlight), "max-in-flight", "concurrent requests per class, e.g. imaging=8,triage=64 (0 is unbounded)")
+	fs.Var(api.ClassIntsFlag(&cfg.MaxInFlight), "max-in-flight", "concurrent requests per class, e.g. imaging=8,triage=64; 0 is unbounded")
 	fs.Var(api.PositiveDurationFlag(&cfg.AdmissionWait), "admission-wait", "wait for an in-flight slot before 503")
 	fs.Var(api.ClassDurationsFlag(&cfg.ClassTimeouts), "class-timeouts", "per-class deadlines overriding --request-timeout, e.g. imaging=20s")
 	fs.IntVar(&cfg.MaxJSONDepth, "max-json-depth", cfg.MaxJSONDepth, "deepest nesting of a JSON body")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -33,16 +32,17 @@ func runEval(args []string) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(os.Stderr, "Usage: fenzhen eval <target> [flags]\n\nTargets: %s\nRun 'fenzhen eval <target> --help' for its flags.\n", strings.Join(names, ", "))
-		if len(args) == 0 {
-			return errors.New("missing target")
-		}
-		return flag.ErrHelp
+	help := fmt.Sprintf("Usage: fenzhen eval <target> [flags]\n\nTargets: %s\nRun 'fenzhen eval <target> --help' for its flags.\n", strings.Join(names, ", "))
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, help)
+		return errors.New("missing target")
+	}
+	if isHelp(args[0]) {
+		return printHelp(os.Stdout, help)
 	}
 	run, ok := evalTargets[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown eval target %q (have %s)", args[0], strings.Join(names, ", "))
+		return subcommandErr("eval", args[0], names...)
 	}
 	return run(args[1:])
 }
@@ -73,7 +73,7 @@ func evalImaging(args []string) error {
 	batch := fs.Int("batch", 64, "images per inference call (capped by the model's max_batch_size)")
 	tol := fs.Float64("tolerance", 1e-3, "largest allowed difference from metrics.json before the command fails")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *npzPath == "" {

@@ -65,7 +65,7 @@ func evalTriage(args []string) error {
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
 	failures := fs.String("failures", "", "write the keys answered wrongly to this file")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	sets, err := routingSets(*data, *dataDir, *set, *split, !*noAge)
@@ -178,7 +178,7 @@ func evalInterview(args []string) error {
 	weight := fs.Float64("disease-weight", 0, "disease ranker share when blended with naive Bayes (default: the engine's)")
 	confident := fs.Float64("confident", 0, "stop asking once the leading disease reaches this posterior (default: the engine's)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch *split {
@@ -249,7 +249,7 @@ func evalUrgency(args []string) error {
 	show := fs.String("show", "", "with --real on a train or val split: print text, answer and red flags of the cases answered wrongly at this expected level (or all)")
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if len(files) == 0 && !*real {
@@ -331,7 +331,7 @@ func evalDiagnosis(args []string) error {
 	verbose := fs.Bool("verbose", false, "list wrong answers (file line, expected → top-1)")
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if len(files) == 0 {

@@ -18,12 +18,11 @@ func runIndex(args []string) error {
 	kgPath := fs.String("kg", "", "KG bundle file (default: the embedded KG)")
 	out := fs.String("out", "", "index directory to create (must not exist)")
 	q := fs.String("query", "", "after building, run this search and print the hits")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
-		fs.Usage()
-		return errors.New("need --out")
+		return usageErr(fs, errors.New("need --out"))
 	}
 	g, err := loadKG(*kgPath)
 	if err != nil {

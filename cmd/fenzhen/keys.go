@@ -23,7 +23,7 @@ func init() {
 const keysUsage = `Usage: fenzhen keys <create|list|revoke> [flags]
 
 Manages the API keys of --keys-file (FENZHEN_KEYS_FILE, or keys_file in the
---config file; default var/keys.json). The file holds SHA-256 hashes only: a
+--config file; default var/keys.json beside the models/ that 'fenzhen serve' uses). The file holds SHA-256 hashes only: a
 key is shown once, when it is created. A running server picks up changes on
 SIGHUP (kill -HUP <pid>).
 
@@ -37,12 +37,12 @@ Scopes: ` + "triage, imaging, knowledge, inference, * (all routes)" + "\n"
 // keysMain runs `fenzhen keys`; the secret of a new key is the only thing
 // written to stdout, so `KEY=$(fenzhen keys create …)` works.
 func keysMain(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, keysUsage)
-		if len(args) == 0 {
-			return fmt.Errorf("a subcommand is required: create, list or revoke")
-		}
-		return flag.ErrHelp
+		return fmt.Errorf("a subcommand is required: create, list or revoke")
+	}
+	if isHelp(args[0]) {
+		return printHelp(stdout, keysUsage)
 	}
 	sub, args := args[0], args[1:]
 	cfg, err := baseConfig(args)
@@ -50,8 +50,11 @@ func keysMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fs := newFlagSet("keys "+sub, "", "")
-	fs.SetOutput(stderr)
+	fs.SetOutput(stdout) // --help
 	fs.String("config", "", "YAML config file whose keys_file to use")
+	if cfg.KeysFile == api.DefaultConfig().KeysFile {
+		cfg.KeysFile = defaultVarFile("keys.json") // where 'fenzhen serve' looks for it
+	}
 	path := fs.String("keys-file", cfg.KeysFile, "API key file")
 	now := time.Now()
 	switch sub {
@@ -121,8 +124,7 @@ func keysMain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "revoked key %s of tenant %s at %s. Send SIGHUP to a running server to apply it.\n", k.ID, k.Tenant, k.Revoked.Format(time.RFC3339))
 		return nil
 	}
-	fmt.Fprint(stderr, keysUsage)
-	return fmt.Errorf("unknown subcommand %q: want create, list or revoke", sub)
+	return subcommandErr("keys", sub, "create", "list", "revoke")
 }
 
 // parseAll parses flags placed before or after the positional arguments,
@@ -130,7 +132,7 @@ func keysMain(args []string, stdout, stderr io.Writer) error {
 func parseAll(fs *flag.FlagSet, args []string, want int) error {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,12 +16,13 @@ func init() {
 }
 
 func runKG(args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(os.Stderr, "Usage: fenzhen kg <validate|import> [flags]\n\n  validate  check referential integrity and print counts\n  import    merge third-party sources into the KG and write a --kg file\n")
-		if len(args) == 0 {
-			return errors.New("missing subcommand")
-		}
-		return flag.ErrHelp
+	const help = "Usage: fenzhen kg <validate|import> [flags]\n\n  validate  check referential integrity and aliases, and print counts\n  import    merge third-party sources into the KG and write a --kg file\n\nRun 'fenzhen kg <subcommand> --help' for flags and examples.\n"
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, help)
+		return errors.New("missing subcommand")
+	}
+	if isHelp(args[0]) {
+		return printHelp(os.Stdout, help)
 	}
 	switch args[0] {
 	case "validate":
@@ -30,7 +30,7 @@ func runKG(args []string) error {
 	case "import":
 		return runKGImport(args[1:])
 	}
-	return fmt.Errorf("unknown subcommand %q (validate, import)", args[0])
+	return subcommandErr("kg", args[0], "validate", "import")
 }
 
 // loadKG loads --kg when given, otherwise the embedded default.
@@ -42,10 +42,10 @@ func loadKG(path string) (*knowledge.KG, error) {
 }
 
 func runKGValidate(args []string) error {
-	fs := newFlagSet("kg validate", "Check the KG's referential integrity and print counts.",
+	fs := newFlagSet("kg validate", "Check the KG's referential integrity and its aliases (none may be another disease's name,\na distinct diagnosis or a web site's category), and print counts.",
 		"  fenzhen kg validate\n  fenzhen kg validate --kg imported.json")
 	kgPath := fs.String("kg", "", "KG bundle file (default: the embedded KG)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	g, err := loadKG(*kgPath)
@@ -69,7 +69,7 @@ func runKGValidate(args []string) error {
 }
 
 func runKGImport(args []string) error {
-	fs := newFlagSet("kg import", "Merge third-party sources into the authored KG and write one file for `fenzhen serve --kg`.\nThe embedded default KG is never changed: these sources carry no licence to ship.",
+	fs := newFlagSet("kg import", "Merge third-party sources into the authored KG and write one file for 'fenzhen serve --kg'.\nThe embedded default KG is never changed: these sources carry no licence to ship.",
 		"  fenzhen kg import --kg39 ../shared/data/kg/kg39_diseases.jsonl --out imported.json\n  fenzhen kg import --qasystem medical.json --dict ../shared/data/kg/qasystem_dict --out imported.json --report report.json")
 	kg39 := fs.String("kg39", "", "kg39_diseases.jsonl (one disease a line)")
 	qa := fs.String("qasystem", "", "QASystemOnMedicalKG medical.json (one disease a line)")
@@ -77,12 +77,11 @@ func runKGImport(args []string) error {
 	base := fs.String("base", "", "KG bundle to merge into (default: the embedded KG)")
 	out := fs.String("out", "", "output file: .json or .yaml (required)")
 	reportPath := fs.String("report", "", "also write the full import report as JSON here")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" || (*kg39 == "" && *qa == "" && *dict == "") {
-		fs.Usage()
-		return errors.New("need --out and at least one of --kg39, --qasystem, --dict")
+		return usageErr(fs, errors.New("need --out and at least one of --kg39, --qasystem, --dict"))
 	}
 	g, err := loadKG(*base)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -37,36 +38,45 @@ func envHelp() string {
 	return b.String()
 }
 
+// defaultListenAddr is api.DefaultListenAddr; tests swap it to avoid port 8080.
+var defaultListenAddr = api.DefaultListenAddr
+
 func runServe(args []string) error {
 	cfg, err := baseConfig(args)
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("serve", "Serves the API of ../shared/API.md on --addr until SIGTERM or SIGINT;\nSIGHUP reloads the model repository, API keys and TLS certificate without\ndropping requests.\n\n"+envHelp(),
-		"  fenzhen serve                                  # :8080, models/ and the embedded knowledge graph\n"+
-			"  fenzhen serve --addr 127.0.0.1:9000 --models /srv/fenzhen/models\n"+
-			"  FENZHEN_ORT_LIB=/opt/ort/libonnxruntime.so.1 fenzhen serve\n"+
-			"  fenzhen serve --config /etc/fenzhen/fenzhen.yaml --auth required --tls-cert tls.crt --tls-key tls.key")
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
-	fs.StringVar(&cfg.ModelsDir, "models", cfg.ModelsDir, "model repository directory")
-	fs.StringVar(&cfg.ORTLib, "ort-lib", cfg.ORTLib, "ONNX Runtime shared library")
-	fs.StringVar(&cfg.KGPath, "kg", cfg.KGPath, "knowledge graph file from `fenzhen kg import` (default: embedded)")
+	fs := newFlagSet("serve", "Serves the API of ../shared/API.md on --addr until SIGTERM or SIGINT;\nSIGHUP reloads the model repository, API keys and TLS certificate without\ndropping requests.\n\n"+
+		"Without --models, models/ is looked for in the working directory and its parents, then\n"+
+		"beside the binary, as ONNX Runtime is; var/ (audit log, API keys) is the one beside it.\n\n"+envHelp(),
+		"  ./bin/fenzhen serve                            # 127.0.0.1:8080, models/ and the embedded knowledge graph\n"+
+			"  ./bin/fenzhen serve --addr 127.0.0.1:9000 --models /srv/fenzhen/models\n"+
+			"  FENZHEN_ORT_LIB=/opt/ort/libonnxruntime.so.1 ./bin/fenzhen serve\n"+
+			"  ./bin/fenzhen serve --config /etc/fenzhen/fenzhen.yaml --auth required --tls-cert tls.crt --tls-key tls.key")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (default 127.0.0.1:8080 with --auth off, :8080 with --auth required)")
+	fs.StringVar(&cfg.ModelsDir, "models", cfg.ModelsDir, "model repository directory (default models/ in the working directory or a parent, else beside the binary)")
+	fs.StringVar(&cfg.ORTLib, "ort-lib", cfg.ORTLib, "ONNX Runtime shared library (default "+inference.DefaultORTLib+", looked up as --models is)")
+	fs.StringVar(&cfg.KGPath, "kg", cfg.KGPath, "knowledge graph file from 'fenzhen kg import' (default: the embedded KG)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest JSON request body")
-	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", cfg.MaxImageBytes, "largest image upload")
-	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request's work")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "grace period for in-flight requests on SIGTERM")
-	fs.StringVar(&cfg.AuditPath, "audit-path", cfg.AuditPath, "audit log SQLite file; off disables it")
+	fs.Var(api.PositiveIntFlag(&cfg.MaxBodyBytes), "max-body-bytes", "largest JSON request body")
+	fs.Var(api.PositiveIntFlag(&cfg.MaxImageBytes), "max-image-bytes", "largest image upload")
+	fs.Var(api.PositiveDurationFlag(&cfg.RequestTimeout), "request-timeout", "deadline of each request's work")
+	fs.Var(api.PositiveDurationFlag(&cfg.ShutdownTimeout), "shutdown-timeout", "grace period for in-flight requests on SIGTERM")
+	fs.StringVar(&cfg.AuditPath, "audit-path", cfg.AuditPath, "audit log SQLite file, var/ as beside --models; off disables it")
 	fs.IntVar(&cfg.AuditRetentionDays, "audit-retention-days", cfg.AuditRetentionDays, "delete audit entries older than this; 0 keeps all")
 	fs.BoolVar(&cfg.AuditStoreText, "audit-store-text", cfg.AuditStoreText, "keep request text in the audit log, redacted")
 	securityFlags(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return usageErr(fs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	where, err := resolvePaths(&cfg, newSettings(fs, configPath(args)))
+	if err != nil {
 		return err
 	}
 	if cfg.Auth == api.AuthRequired {
@@ -78,6 +88,17 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	addr := cfg.Addr
+	if addr == "" {
+		addr = defaultListenAddr(cfg.Auth)
+	}
+	files := []any{"models", where.models.path, "models_from", where.models.from,
+		"onnxruntime", where.ort.path, "onnxruntime_from", where.ort.from,
+		"audit", where.audit.path, "audit_from", cmp.Or(where.audit.from, "default")}
+	if cfg.Auth == api.AuthRequired {
+		files = append(files, "keys_file", where.keys.path, "keys_file_from", where.keys.from)
+	}
+	log.Info("fenzhen starting", files...)
 	start := time.Now()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -87,12 +108,33 @@ func runServe(args []string) error {
 		return err
 	}
 	defer cleanup()
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	log.Info("fenzhen ready", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "", "auth", cfg.Auth, "onnxruntime", inference.RuntimeVersion(), "startup", time.Since(start).Round(time.Millisecond).String())
+	if cfg.Auth == api.AuthOff && api.Exposed(addr) {
+		log.Warn("!!! NO AUTHENTICATION ON A NETWORK ADDRESS !!! auth is off and the server listens beyond this machine: anyone who can reach "+ln.Addr().String()+
+			" can use every route without a key. Use --auth required with keys from 'fenzhen keys create', or listen on 127.0.0.1 (the default with auth off)",
+			"addr", ln.Addr().String())
+	}
+	log.Info("fenzhen ready", "addr", ln.Addr().String(), "url", serveURL(ln.Addr(), cfg.TLSCert != ""), "tls", cfg.TLSCert != "", "auth", cfg.Auth, "onnxruntime", inference.RuntimeVersion(), "startup", time.Since(start).Round(time.Millisecond).String())
 	return srv.Serve(ctx, ln)
+}
+
+// serveURL is the address a person on this machine would open.
+func serveURL(a net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return scheme + "://" + a.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }
 
 // buildServer loads the runtime, models and knowledge, and wires the API.
@@ -185,10 +227,13 @@ func loadKnowledge(path string) (*knowledge.KG, *knowledge.Index, error) {
 	return kg, idx, nil
 }
 
+// logOutput is where `fenzhen serve` logs; tests read it.
+var logOutput io.Writer = os.Stderr
+
 func newLogger(level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewJSONHandler(logOutput, &slog.HandlerOptions{Level: l})), nil
 }

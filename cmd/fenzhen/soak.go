@@ -52,7 +52,7 @@ func runSoak(args []string) error {
 	chest := fs.String("image", "models/chest-xray/testdata/test_000_pneumonia.png", "the chest X-ray PNG of the imaging cases")
 	logLevel := fs.String("log-level", "debug", "log level of the in-process server (debug logs every request: the most text to search)")
 	out := fs.String("out", "", "append the Markdown report to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -125,6 +125,24 @@ func problems(ms []chromedp.ConsoleMessage) []string {
 	return out
 }
 
+// cjkRenders checks, in the page's own font, that Chinese characters have
+// glyphs. Without a CJK font each is drawn as the same missing-glyph box,
+// and the screenshots show boxes where the text should be. Widths cannot
+// tell (Noto CJK's missing-glyph box is 1 em wide, like its characters), so
+// the check compares what is drawn: 分 must differ from 诊 and from a
+// character no font has (U+10FFFD, private use).
+const cjkRenders = `(() => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 48; canvas.height = 48;
+  const g = canvas.getContext("2d", {willReadFrequently: true});
+  g.font = "32px " + getComputedStyle(document.body).fontFamily;
+  const draw = (s) => { g.clearRect(0, 0, 48, 48); g.fillText(s, 4, 38); return g.getImageData(0, 0, 48, 48).data.join(","); };
+  const fen = draw("分"), zhen = draw("诊"), box = draw("\u{10FFFD}");
+  if (fen === zhen) return "分 and 诊 are drawn alike, as missing-glyph boxes";
+  if (fen === box) return "分 is drawn as the missing-glyph box";
+  return "ok";
+})()`
+
 func TestWebConsoleInBrowser(t *testing.T) {
 	chrome := consoleChromium()
 	if chrome == "" {
@@ -218,6 +236,10 @@ func TestWebConsoleInBrowser(t *testing.T) {
 
 	do("open the console", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#symptoms")))
 	waitFor("the page's script", `document.readyState === "complete"`)
+	if msg := eval(cjkRenders); msg != "ok" {
+		shot(t, ctx, artifacts, "console-no-cjk-font.png")
+		t.Fatalf("the page's Chinese text does not render (%s): install a CJK font, e.g. Debian's fonts-noto-cjk (make setup-browser)", msg)
+	}
 
 	// The console listener sees page errors, and the page runs under a CSP
 	// that refuses inline script: both checks below rest on this.
