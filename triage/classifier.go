@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/fenzhen/fenzhen/inference"
 )
@@ -20,13 +19,15 @@ type classifier struct {
 	version string
 	input   string
 	labels  []string
-	second  int // length of the second output; 0 when the model has none
+	second  int         // length of the second output; 0 when the model has none
+	feat    *Featurizer // the vocabulary it was trained on
 }
 
-// loadClassifier checks the model's config against the features this KG
-// gives: one INT64 input of Featurizer.Width indices below Vocab, a batch
-// dimension, one label per class of the first output.
-func loadClassifier(run inference.Runner, f *Featurizer, name, version, retrain string) (*classifier, error) {
+// loadClassifier checks the model's config: one INT64 input of
+// Featurizer.Width indices, the feature layout the server computes, a batch
+// dimension, one label per class of the first output. The featurizer comes
+// from the model's recorded vocabulary.
+func loadClassifier(run inference.Runner, name, version, retrain string) (*classifier, error) {
 	v, cfg, err := run.Config(name, version)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
@@ -35,14 +36,15 @@ func loadClassifier(run inference.Runner, f *Featurizer, name, version, retrain 
 		return nil, fmt.Errorf("model %s/%s: want one input and one or two outputs", name, v)
 	}
 	in, out := cfg.Inputs[0], cfg.Outputs[0]
-	if in.DataType != inference.INT64 || len(in.Shape) != 1 || in.Shape[0] != int64(f.Width()) {
-		return nil, fmt.Errorf("model %s/%s: input %s %v does not match the %d feature indices this knowledge graph gives (retrain with %s)", name, v, in.DataType, in.Shape, f.Width(), retrain)
-	}
 	if got, want := cfg.Parameters["feature_layout"], FeatureLayout; got != want {
 		return nil, fmt.Errorf("model %s/%s: feature layout %q, the server computes %q (retrain with %s)", name, v, got, want, retrain)
 	}
-	if got, want := cfg.Parameters["vocab"], strconv.Itoa(f.Vocab()); got != want {
-		return nil, fmt.Errorf("model %s/%s: vocabulary %s, this knowledge graph gives %s features (retrain with %s)", name, v, got, want, retrain)
+	f, err := modelFeaturizer(cfg.Parameters)
+	if err != nil {
+		return nil, fmt.Errorf("model %s/%s: %w (retrain with %s)", name, v, err, retrain)
+	}
+	if in.DataType != inference.INT64 || len(in.Shape) != 1 || in.Shape[0] != int64(f.Width()) {
+		return nil, fmt.Errorf("model %s/%s: input %s %v, want INT64 [%d] feature indices (retrain with %s)", name, v, in.DataType, in.Shape, f.Width(), retrain)
 	}
 	if cfg.MaxBatchSize <= 0 {
 		return nil, fmt.Errorf("model %s/%s: needs a batch dimension (max_batch_size > 0)", name, v)
@@ -50,7 +52,7 @@ func loadClassifier(run inference.Runner, f *Featurizer, name, version, retrain 
 	if len(out.Shape) != 1 || int(out.Shape[0]) != len(cfg.Labels) || len(cfg.Labels) == 0 {
 		return nil, fmt.Errorf("model %s/%s: output %v needs one label per class, have %d", name, v, out.Shape, len(cfg.Labels))
 	}
-	c := &classifier{run: run, name: name, version: v, input: in.Name, labels: cfg.Labels}
+	c := &classifier{run: run, name: name, version: v, input: in.Name, labels: cfg.Labels, feat: f}
 	if len(cfg.Outputs) == 2 {
 		if s := cfg.Outputs[1].Shape; len(s) != 1 || s[0] <= 0 {
 			return nil, fmt.Errorf("model %s/%s: second output %v, want one dimension", name, v, s)
@@ -92,7 +94,7 @@ func (c *classifier) ref() ModelRef { return ModelRef{Name: c.name, Version: c.v
 
 // optional loads a head the engine can do without: a missing default model
 // is not an error, a configured one that is missing or mismatched is.
-func optional(run inference.Runner, f *Featurizer, configured, def, version, retrain string) (*classifier, error) {
+func optional(run inference.Runner, configured, def, version, retrain string) (*classifier, error) {
 	name, explicit := configured, true
 	if name == "" {
 		name, explicit = def, false
@@ -100,7 +102,7 @@ func optional(run inference.Runner, f *Featurizer, configured, def, version, ret
 	if name == "-" || run == nil {
 		return nil, nil
 	}
-	c, err := loadClassifier(run, f, name, version, retrain)
+	c, err := loadClassifier(run, name, version, retrain)
 	if err != nil {
 		if !explicit && errors.Is(err, inference.ErrModelNotFound) {
 			return nil, nil

@@ -1,8 +1,11 @@
 package triage
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/nlp"
@@ -30,37 +33,74 @@ const (
 	patientFeatures = 7
 )
 
-// Featurizer maps extraction results to classifier inputs.
+// Featurizer maps extraction results to classifier inputs. Its symptom and
+// disease vocabulary is the one the models were trained with (recorded in
+// their config), so the KG may grow without breaking them: a finding the
+// models never saw has no feature until they are retrained.
 type Featurizer struct {
 	symIndex map[string]int
 	symIDs   []string
 	nsym     int
 	disIndex map[string]int
+	disIDs   []string
 	ndis     int
 }
 
-// NewFeaturizer fixes the symptom and disease vocabulary of kg.
+// NewFeaturizer takes the vocabulary of kg (sorted ids), as training does.
 func NewFeaturizer(kg *knowledge.KG) *Featurizer {
-	f := &Featurizer{symIndex: map[string]int{}, disIndex: map[string]int{}}
+	var syms, dis []string
 	for _, s := range kg.Symptoms() {
-		f.symIDs = append(f.symIDs, s.ID)
+		syms = append(syms, s.ID)
 	}
-	sort.Strings(f.symIDs)
-	for i, id := range f.symIDs {
+	for _, d := range kg.Diseases() {
+		dis = append(dis, d.ID)
+	}
+	sort.Strings(syms)
+	sort.Strings(dis)
+	return newFeaturizer(syms, dis)
+}
+
+func newFeaturizer(syms, dis []string) *Featurizer {
+	f := &Featurizer{symIndex: map[string]int{}, disIndex: map[string]int{}, symIDs: syms, disIDs: dis}
+	for i, id := range syms {
 		f.symIndex[id] = i
 	}
-	f.nsym = len(f.symIDs)
-	var ds []string
-	for _, d := range kg.Diseases() {
-		ds = append(ds, d.ID)
-	}
-	sort.Strings(ds)
-	for i, id := range ds {
+	for i, id := range dis {
 		f.disIndex[id] = i
 	}
-	f.ndis = len(ds)
+	f.nsym, f.ndis = len(syms), len(dis)
 	return f
 }
+
+// modelFeaturizer reads the vocabulary a model was trained on from its
+// config parameters (symptoms, diseases: comma-separated ids in feature
+// order).
+func modelFeaturizer(params map[string]string) (*Featurizer, error) {
+	syms, dis := splitIDs(params["symptoms"]), splitIDs(params["diseases"])
+	if len(syms) == 0 {
+		return nil, fmt.Errorf("config parameters name no symptom vocabulary")
+	}
+	f := newFeaturizer(syms, dis)
+	if got, want := params["vocab"], strconv.Itoa(f.Vocab()); got != want {
+		return nil, fmt.Errorf("config parameters: vocab %s, but the listed vocabulary gives %s", got, want)
+	}
+	return f, nil
+}
+
+func splitIDs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// same reports the same vocabulary.
+func (f *Featurizer) same(g *Featurizer) bool {
+	return slices.Equal(f.symIDs, g.symIDs) && slices.Equal(f.disIDs, g.disIDs)
+}
+
+// Diseases is the disease vocabulary in feature order.
+func (f *Featurizer) Diseases() []string { return f.disIDs }
 
 // Vocab is the number of distinct features (the padding index).
 func (f *Featurizer) Vocab() int { return 2*f.nsym + f.ndis + patientFeatures + NgramBuckets }

@@ -12,7 +12,7 @@ const deptModelDir = "../models/triage-department/1"
 // TestFeaturesMatchTraining: the vectors the server computes are the ones
 // models/triage/train.py trained on (it stores what it used).
 func TestFeaturesMatchTraining(t *testing.T) {
-	checkTextFeatures(t, "department_golden.jsonl")
+	checkTextFeatures(t, "department_golden.jsonl", deptModelDir)
 }
 
 // modelRepo opens a repository holding only triage-department, or skips

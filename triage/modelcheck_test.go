@@ -63,18 +63,38 @@ func loadGolden(t testing.TB, name string) []goldenRow {
 }
 
 // checkTextFeatures: for each row of the golden file, the indices the
-// engine computes for the text (with the server's extractor) are the ones
-// the training script stored.
-func checkTextFeatures(t *testing.T, golden string) {
+// engine computes for the text (with the server's extractor and the
+// vocabulary recorded in the model's config) are the ones the training
+// script stored.
+func checkTextFeatures(t *testing.T, golden, modelDir string) {
 	t.Helper()
 	e := servingEngine(t)
+	f := exportFeaturizer(t, modelDir)
 	for i, r := range loadGolden(t, golden) {
-		got, err := e.RequestIndices(Request{Text: r.Text})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkFeatures(t, got, r, i)
+		c := e.buildCase(&Request{Text: r.Text})
+		checkFeatures(t, unpadded(f, f.Indices(c.state, c.extraction.Diseases, casePatient(c), c.extraction.Grams)), r, i)
 	}
+}
+
+// exportFeaturizer is the featurizer of the vocabulary an export records.
+func exportFeaturizer(t testing.TB, dir string) *Featurizer {
+	t.Helper()
+	cfg, err := inference.LoadConfig(filepath.Join(dir, "config.yaml"), filepath.Base(filepath.Dir(dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := modelFeaturizer(cfg.Parameters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func unpadded(f *Featurizer, idx []int64) []int64 {
+	for len(idx) > 0 && idx[len(idx)-1] == int64(f.Vocab()) {
+		idx = idx[:len(idx)-1]
+	}
+	return idx
 }
 
 // checkFeatures compares the indices Go computed for golden row i.

@@ -117,9 +117,6 @@ func (e *Engine) loadDiseaseHead(c *classifier) error {
 		}
 		e.diseaseIdx = append(e.diseaseIdx, i)
 	}
-	if c.second != 0 && c.second != len(e.feat.Symptoms()) {
-		return fmt.Errorf("disease model %s/%s: second output has %d values, want one per KG symptom (%d)", c.name, c.version, c.second, len(e.feat.Symptoms()))
-	}
 	e.disease = c
 	return nil
 }

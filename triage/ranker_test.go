@@ -20,16 +20,11 @@ const diseaseModelDir = "../models/triage-disease/1"
 // models/triage/train_disease.py composed for the same text and evidence.
 func TestDiseaseFeaturesMatchTraining(t *testing.T) {
 	e := servingEngine(t)
+	f := exportFeaturizer(t, diseaseModelDir)
 	for i, r := range loadGolden(t, "disease_golden.jsonl") {
 		pc := e.buildCase(&Request{Text: r.Text})
 		pc.state = r.State
-		var got []int64
-		for _, j := range e.caseIndices(pc) {
-			if j < int64(e.feat.Vocab()) {
-				got = append(got, j)
-			}
-		}
-		checkFeatures(t, got, r, i)
+		checkFeatures(t, unpadded(f, f.Indices(pc.state, pc.extraction.Diseases, casePatient(pc), pc.extraction.Grams)), r, i)
 	}
 }
 

@@ -257,7 +257,7 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 		return e, nil
 	}
 	if opts.DepartmentModel != "-" {
-		c, err := loadClassifier(runner, e.feat, opts.DepartmentModel, opts.ModelVersion, "models/triage/train.py")
+		c, err := loadClassifier(runner, opts.DepartmentModel, opts.ModelVersion, "models/triage/train.py")
 		if err != nil {
 			return nil, fmt.Errorf("triage: department %w", err)
 		}
@@ -268,7 +268,7 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 		}
 		e.dept = c
 	}
-	c, err := optional(runner, e.feat, opts.DiseaseModel, DefaultDiseaseModel, opts.ModelVersionDisease, "models/triage/train_disease.py")
+	c, err := optional(runner, opts.DiseaseModel, DefaultDiseaseModel, opts.ModelVersionDisease, "models/triage/train_disease.py")
 	if err != nil {
 		return nil, fmt.Errorf("triage: disease %w", err)
 	}
@@ -277,7 +277,7 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 			return nil, fmt.Errorf("triage: %w", err)
 		}
 	}
-	if e.urgency, err = optional(runner, e.feat, opts.UrgencyModel, DefaultUrgencyModel, opts.UrgencyModelVersion, "models/triage/train_urgency.py"); err != nil {
+	if e.urgency, err = optional(runner, opts.UrgencyModel, DefaultUrgencyModel, opts.UrgencyModelVersion, "models/triage/train_urgency.py"); err != nil {
 		return nil, fmt.Errorf("triage: urgency %w", err)
 	}
 	if e.urgency != nil {
@@ -286,6 +286,22 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 				return nil, fmt.Errorf("triage: urgency model %s/%s: label %q is not an urgency level", e.urgency.name, e.urgency.version, l)
 			}
 		}
+	}
+	// The heads read one index vector: they must share the vocabulary
+	// they were trained on, which becomes the engine's.
+	var first *classifier
+	for _, c := range []*classifier{e.dept, e.disease, e.urgency} {
+		if c == nil {
+			continue
+		}
+		if first == nil {
+			first, e.feat = c, c.feat
+		} else if !c.feat.same(first.feat) {
+			return nil, fmt.Errorf("triage: models %s/%s and %s/%s were trained on different symptom or disease vocabularies; retrain them together (models/triage/train*.py)", first.name, first.version, c.name, c.version)
+		}
+	}
+	if e.disease != nil && e.disease.second != 0 && e.disease.second != len(e.feat.Symptoms()) {
+		return nil, fmt.Errorf("triage: disease model %s/%s: second output has %d values, want one per symptom of its vocabulary (%d)", e.disease.name, e.disease.version, e.disease.second, len(e.feat.Symptoms()))
 	}
 	return e, nil
 }

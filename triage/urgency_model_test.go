@@ -23,7 +23,7 @@ func urgencyRepo(t *testing.T) *inference.Repository {
 // TestUrgencyFeaturesMatchTraining: the vectors the server computes are the
 // ones models/triage/train_urgency.py trained on.
 func TestUrgencyFeaturesMatchTraining(t *testing.T) {
-	checkTextFeatures(t, "urgency_golden.jsonl")
+	checkTextFeatures(t, "urgency_golden.jsonl", urgencyModelDir)
 }
 
 // TestUrgencyModelMatchesTorch runs the exported urgency classifier through

@@ -175,11 +175,13 @@ class IndexBag(torch.nn.Module):
 LAYOUT = "triage-v2"
 
 
-def save_model(model, out, width, vocab, outputs, name, comment, labels, metrics, queue_delay="250us"):
+def save_model(model, out, head, outputs, name, comment, labels, metrics, queue_delay="250us"):
     """Writes out/model.onnx (input "features": INT64 [N, width] feature
     indices; outputs a list of (name, size)), out/config.yaml with the
-    feature layout and vocabulary the server checks, and out/metrics.json;
-    returns the ONNX path. model(x) must return the outputs in order."""
+    feature layout and vocabulary (head: the featurizer's header) the server
+    reads, and out/metrics.json; returns the ONNX path. model(x) must return
+    the outputs in order."""
+    width, vocab = head["width"], head["vocab"]
     os.makedirs(out, exist_ok=True)
     onnx_path = os.path.join(out, "model.onnx")
     dynamic = {"features": {0: "N"}}
@@ -197,6 +199,10 @@ def save_model(model, out, width, vocab, outputs, name, comment, labels, metrics
                 "  max_queue_size: 4096\n  default_timeout: 2s\ninstances: 1\nintra_op_threads: 1\n")
         f.write("labels: [" + ", ".join(f'"{c}"' for c in labels) + "]\n")
         f.write(f"parameters:\n  feature_layout: {LAYOUT}\n  vocab: \"{vocab}\"\n")
+        # The vocabulary the features were computed with, in feature order:
+        # the server maps the KG's ids through it, so the KG may grow.
+        f.write("  symptoms: \"" + ",".join(head["symptoms"]) + "\"\n")
+        f.write("  diseases: \"" + ",".join(head["diseases"]) + "\"\n")
     with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, ensure_ascii=False, indent=1, sort_keys=True)
     return onnx_path

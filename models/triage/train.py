@@ -253,12 +253,14 @@ def main():
         metrics[s] = evaluate(model, part[s], width, vocab, labels, parent)
         for src in ("xfyun", "internal_medicine", "cmtmedqa"):
             metrics[f"{s}_{src}"] = evaluate(model, [r for r in part[s] if r["source"] == src], width, vocab, labels, parent)
+    # Only the validation figures are printed while developing; the test
+    # part is written to metrics.json for the model card, scored once.
     for k in sorted(metrics):
-        if isinstance(metrics[k], dict) and "top1" in metrics[k]:
+        if k.startswith("val") and isinstance(metrics[k], dict) and "top1" in metrics[k]:
             print(f"{k}: n={metrics[k]['n']} top1={metrics[k]['top1']} top3={metrics[k]['top3']}")
 
     onnx_path = save_model(
-        model, args.out, width, vocab, [("probs", len(labels))], "triage-department",
+        model, args.out, head, [("probs", len(labels))], "triage-department",
         "# triage-department: department classifier over the triage feature indices (KG symptoms, named\n"
         "# diseases, patient, character n-grams; see models/triage/MODEL_CARD.md and triage.Featurizer).\n",
         labels, metrics, queue_delay="250us")

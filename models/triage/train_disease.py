@@ -239,7 +239,8 @@ def main():
         records = [json.loads(l) for l in lines[1:]]
         syn_train = synth_rows(syms, diseases, args.per_disease, SEED, "synthesize train")
         syn_test = synth_rows(syms, diseases, 5, SEED + 1, "synthesize test")
-        lay = Layout(featurize(syn_train + syn_test, ft))
+        head = featurize(syn_train + syn_test, ft)
+        lay = Layout(head)
     kg_ask(syn_train, lay, kgsym)
 
     labels = sorted({d["id"] for d in diseases if d.get("symptoms")})
@@ -302,7 +303,7 @@ def main():
     log("final", json.dumps({k: metrics[k] for k in ("val", "kg_synthetic_test", "best_epoch")}))
 
     onnx_path = save_model(
-        model, args.out, lay.width, lay.vocab, [("probs", len(labels)), ("ask", lay.S)], "triage-disease",
+        model, args.out, head, [("probs", len(labels)), ("ask", lay.S)], "triage-disease",
         "# triage-disease: disease ranker over the department classifier's features (triage.Featurizer);\n"
         "# probs = P(KG disease), ask = P(symptom would be reported | evidence). See ../MODEL_CARD.md.\n",
         labels, metrics)

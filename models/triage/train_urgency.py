@@ -350,7 +350,7 @@ def main():
     print("val:", metrics["val_synthetic"])
 
     onnx_path = save_model(
-        model, args.out, width, vocab, [("probs", len(LEVELS))], "triage-urgency",
+        model, args.out, head, [("probs", len(LEVELS))], "triage-urgency",
         "# triage-urgency: urgency level classifier over the triage features (triage.Featurizer);\n"
         "# it may only raise the red-flag rules' level (see models/triage-urgency/MODEL_CARD.md).\n",
         LEVELS, metrics)

@@ -59,7 +59,7 @@ func run(r io.Reader, w io.Writer) error {
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
 	head := map[string]any{"layout": triage.FeatureLayout, "vocab": f.Vocab(), "width": f.Width(),
-		"symptoms": f.Symptoms(), "ngram_buckets": triage.NgramBuckets}
+		"symptoms": f.Symptoms(), "diseases": f.Diseases(), "ngram_buckets": triage.NgramBuckets}
 	if err := enc.Encode(head); err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func run(data string) error {
 	defer bw.Flush()
 	enc := json.NewEncoder(bw)
 	f := triage.NewFeaturizer(kg)
-	if err := enc.Encode(map[string]any{"layout": triage.FeatureLayout, "vocab": f.Vocab(), "width": f.Width(), "symptoms": ids}); err != nil {
+	if err := enc.Encode(map[string]any{"layout": triage.FeatureLayout, "vocab": f.Vocab(), "width": f.Width(), "symptoms": ids, "diseases": f.Diseases()}); err != nil {
 		return err
 	}
 	for _, set := range []string{"dxy", "mz"} {
