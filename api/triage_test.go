@@ -148,3 +148,62 @@ func TestRecordAndMedication(t *testing.T) {
 		t.Errorf("no drugs: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestTriageRealQuestions: questions with no symptom still get a
+// department (API.md: departments is never empty for text about health);
+// text with no medical content gets empty lists.
+func TestTriageRealQuestions(t *testing.T) {
+	s := newTestServer(t, nil)
+	cases := []struct {
+		name, body string
+		want       []string // acceptable first departments (a sub-department of one matches)
+	}{
+		{"disease only", `{"text":"乙肝患者需要吃保肝药吗？"}`, []string{"03.02", "16"}},
+		{"disease only, diet", `{"text":"肾病综合征平时饮食要注意什么"}`, []string{"03.06"}},
+		{"disease only, remission", `{"text":"糖尿病能逆转吗"}`, []string{"03.07"}},
+		{"drug only", `{"text":"二甲双胍饭前吃还是饭后吃？"}`, []string{"03.07"}},
+		{"check result only", `{"text":"体检血压150/95，需要吃药吗"}`, []string{"03.04"}},
+		{"check result only, AFP", `{"text":"甲胎蛋白43是什么意思"}`, []string{"03.02", "19", "16"}},
+		{"male sexual function", `{"text":"早泄怎么办","sex":"male"}`, []string{"04.04"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, r, raw := postTriage(t, s, c.body)
+			if code != 200 {
+				t.Fatalf("%d %s", code, raw)
+			}
+			if len(r.Departments) == 0 {
+				t.Fatalf("no department for a health question: %s", raw)
+			}
+			got := r.Departments[0]
+			ok := false
+			for _, w := range c.want {
+				ok = ok || got.Code == w || got.ParentCode == w
+			}
+			if !ok {
+				t.Errorf("first department %s %s, want one of %v", got.Code, got.Name, c.want)
+			}
+		})
+	}
+	for _, text := range []string{"你好", "谢谢", "asdf", "今天天气不错"} {
+		code, r, raw := postTriage(t, s, `{"text":"`+text+`"}`)
+		if code != 200 || len(r.Departments) != 0 || len(r.Diseases) != 0 || r.Urgency.Level != "routine" || r.NextQuestion == nil {
+			t.Errorf("%q: want 200 with empty lists, routine and a main-complaint question, got %d %s", text, code, raw)
+		}
+	}
+}
+
+// TestTriageInvalidUTF8: invalid bytes in a JSON body are 400
+// invalid_argument, never replaced and answered.
+func TestTriageInvalidUTF8(t *testing.T) {
+	s := newTestServer(t, nil)
+	for _, body := range [][]byte{
+		[]byte("{\"text\":\"\xff\xfe咳嗽\"}"),
+		[]byte("{\"text\":\"头疼\xc3\"}"),
+	} {
+		rec := do(t, s, "POST", "/v1/triage", "application/json", body)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"invalid_argument"`) || !strings.Contains(rec.Body.String(), "UTF-8") {
+			t.Errorf("%q: got %d %s", body, rec.Code, rec.Body)
+		}
+	}
+}

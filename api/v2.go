@@ -216,6 +216,19 @@ func decodeJSON(c echo.Context, v any) error {
 	if err != nil {
 		return errorf(CodeInvalidArgument, "malformed JSON: %v", err)
 	}
+	// encoding/json would turn invalid bytes into U+FFFD and carry on;
+	// API.md asks for a 400 instead.
+	if !utf8.Valid(body) {
+		i := 0
+		for i < len(body) {
+			r, size := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return errorf(CodeInvalidArgument, "request body is not valid UTF-8 (byte 0x%02X at offset %d)", body[i], i)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		var syntax *json.SyntaxError

@@ -12,8 +12,8 @@ import (
 // from an interview answer), each span is the patient's own words for a
 // finding the extractor reads as present now — a present, current symptom
 // (or the cue that gave its onset, side, character, radiation or extent), a
-// measured value, or the words that tell the patient's age, temperature or
-// pregnancy — and no span is a negated finding, one in the history, one
+// measured value, the body part a derived finding is about, or the words
+// that tell the patient's age, temperature or pregnancy — and no span is a negated finding, one in the history, one
 // only asked about, or someone else's. It returns one line per violation.
 func Grounding(text string, resp *triage.Response, r nlp.Result, answered bool) []string {
 	type span struct{ start, end int }
@@ -31,6 +31,12 @@ func Grounding(text string, resp *triage.Response, r nlp.Result, answered bool) 
 			for _, c := range m.Cues {
 				ok[span{c.Start, c.End}] = true
 			}
+		}
+	}
+	// The body part a derived finding rests on (被车撞了…肚子: abdominal trauma).
+	for _, b := range r.BodyParts {
+		if b.State == nlp.Present && b.Context == nlp.CtxCurrent {
+			ok[span{b.Start, b.End}] = true
 		}
 	}
 	for _, v := range r.Vitals {

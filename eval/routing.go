@@ -53,7 +53,7 @@ type CodeResult struct {
 // sub-departments (03.02 for an expected 03). 急诊医学科 put first by an
 // emergency is a safety override, not a routing answer: the next
 // department is scored.
-func Routing(ctx context.Context, s *Stack, name string, cases []RoutingCase, progress func()) (*RoutingResult, error) {
+func Routing(ctx context.Context, s *Stack, name string, cases []RoutingCase, progress func(), explain ...func(RoutingCase, *triage.Response)) (*RoutingResult, error) {
 	res := &RoutingResult{Name: name, PerCode: map[string]*CodeResult{}}
 	var top1, top3, top1r, empty, emerg int
 	for _, c := range cases {
@@ -67,6 +67,9 @@ func Routing(ctx context.Context, s *Stack, name string, cases []RoutingCase, pr
 		resp, err := s.Triage(ctx, triage.Request{Text: text, Age: c.Age, Sex: c.Sex, TopK: 3})
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", name, c.Key, err)
+		}
+		for _, f := range explain {
+			f(c, resp)
 		}
 		res.N++
 		cr := res.PerCode[c.Code]

@@ -39,45 +39,57 @@ type Stack struct {
 
 // NewStack builds the server as `fenzhen serve` does (fuzzy extractor,
 // default engine options, admission off so a long run is never shed).
-// models is the repository folder; ONNX Runtime must be initialised.
+// models is the repository folder (ONNX Runtime must be initialised), or
+// "" for the knowledge graph and rules alone, without any model.
 func NewStack(models string, opts triage.Options) (*Stack, error) {
 	reg := prometheus.NewRegistry()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	repo, err := inference.OpenRepository(models, inference.RepositoryOptions{Metrics: inference.NewMetrics(reg), Logger: quiet})
-	if err != nil {
-		return nil, err
+	var repo *inference.Repository
+	var runner inference.Runner
+	if models != "" {
+		var err error
+		repo, err = inference.OpenRepository(models, inference.RepositoryOptions{Metrics: inference.NewMetrics(reg), Logger: quiet})
+		if err != nil {
+			return nil, err
+		}
+		runner = repo
+	}
+	closeRepo := func() {
+		if repo != nil {
+			repo.Close()
+		}
 	}
 	kg, err := knowledge.LoadDefault()
 	if err != nil {
-		repo.Close()
+		closeRepo()
 		return nil, err
 	}
 	seg, err := segment.New(kg.Terms())
 	if err != nil {
-		repo.Close()
+		closeRepo()
 		return nil, err
 	}
 	idx, err := knowledge.NewIndexWith(kg, seg)
 	if err != nil {
-		repo.Close()
+		closeRepo()
 		return nil, err
 	}
 	x, err := triage.NewExtractor(kg, idx)
 	if err != nil {
-		repo.Close()
+		closeRepo()
 		idx.Close()
 		return nil, err
 	}
-	eng, err := triage.New(kg, x, repo, opts)
+	eng, err := triage.New(kg, x, runner, opts)
 	if err != nil {
-		repo.Close()
+		closeRepo()
 		idx.Close()
 		return nil, fmt.Errorf("build triage engine: %w", err)
 	}
 	cfg := api.DefaultConfig()
 	cfg.MaxInFlight = map[string]int{} // no admission limit: an evaluation is never shed
 	srv := api.New(cfg, api.Deps{Models: repo, KG: kg, Index: idx, Triage: eng, Registry: reg}, quiet)
-	return &Stack{KG: kg, Engine: eng, X: x, Server: srv, handler: srv.Handler(), close: func() { repo.Close(); idx.Close() }}, nil
+	return &Stack{KG: kg, Engine: eng, X: x, Server: srv, handler: srv.Handler(), close: func() { closeRepo(); idx.Close() }}, nil
 }
 
 // Close releases the models and the index.

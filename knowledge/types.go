@@ -55,6 +55,13 @@ type RedFlag struct {
 	Vitals []VitalCondition `yaml:"vitals,omitempty" json:"vitals,omitempty"`
 	// Sudden lists findings of All/Any that must have a sudden onset (突然).
 	Sudden []string `yaml:"sudden,omitempty" json:"sudden,omitempty"`
+	// NotChild: never for a child (a stated age under 14 or 孩子/宝宝):
+	// 三岁孩子说话不清楚 is development, not a stroke.
+	NotChild bool `yaml:"not_child,omitempty" json:"not_child,omitempty"`
+	// Acute: the findings must not be described as recurring (经常, 有时,
+	// 反复): an event that comes and goes over months is not an emergency
+	// now.
+	Acute bool `yaml:"acute,omitempty" json:"acute,omitempty"`
 	// Recent: the findings must be stated as new — a duration within
 	// MaxDays, a sudden onset or a first time (第一次) — not merely lack a
 	// duration.

@@ -26,6 +26,7 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 				ms[k].cues = append(ms[k].cues, cueSpan(c))
 			}
 		case cSide:
+			done := false
 			for k := range ms {
 				t := toks[ms[k].tok]
 				if t.clause == c.clause && t.start >= c.start && t.start-c.end <= 3 {
@@ -33,8 +34,28 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 						ms[k].side = c.val
 						ms[k].cues = append(ms[k].cues, cueSpan(c))
 					}
+					done = true
 					break
 				}
+			}
+			if done {
+				break
+			}
+			// 左边胳膊也跟着疼: the side names the body part, which the
+			// complaint later in the clause is about.
+			for _, t := range toks {
+				if t.kind != kBodyPart || t.clause != c.clause || t.start < c.end || t.start-c.end > 1 {
+					continue
+				}
+				part := x.entries[t.entry].id
+				for k := range ms {
+					mt := toks[ms[k].tok]
+					if mt.clause == c.clause && mt.start > t.start && ms[k].side == "" && x.mentionPart(ms[k], mt) == part {
+						ms[k].side = c.val
+						ms[k].cues = append(ms[k].cues, cueSpan(c))
+					}
+				}
+				break
 			}
 		case cChar:
 			k := -1
@@ -181,4 +202,19 @@ func (x *Extractor) readPatient(orig []rune, cues []cue, scopes *contextScopes, 
 	case strings.Contains(text, "我") || strings.Contains(text, "本人"):
 		p.Reporter = "本人"
 	}
+}
+
+// mentionPart is the body part of a mention as it will be reported.
+func (x *Extractor) mentionPart(m mstate, t token) string {
+	if m.part != "" {
+		return m.part
+	}
+	e := x.entries[t.entry]
+	if e.part != "" {
+		return e.part
+	}
+	if s, ok := x.kg.Symptom(e.id); ok {
+		return s.BodyPart
+	}
+	return ""
 }

@@ -18,6 +18,10 @@ var pseudoNegations = []string{
 	"无明显诱因", "无诱因", "无缘无故", "不知道", "不清楚", "不确定", "不一定", "不知", "不好说",
 	"不少", "差不多", "不得不", "不好意思", "没办法", "没法", "无法", "没多久", "没几天",
 	"不管", "不论", "无论", "不然", "要不然", "不光", "不但", "不仅", "没事", "不用",
+	// Figures of speech in pain: 疼时有想死的感觉 is not a plan to die.
+	"想死的感觉", "疼得想死", "痛得想死", "疼的想死", "痛的想死", "生不如死", "难受死了",
+	// A child wanted or borne is not the patient: 可以要孩子吗, 生孩子后.
+	"要孩子", "要个孩子", "要宝宝", "要个宝宝", "生孩子", "生宝宝", "怀孩子", "要二胎", "生二胎", "要小孩", "生小孩", "带孩子",
 	// Comparisons, not denials: 从来没这么疼过.
 	"没这么", "没有这么", "从来没这么", "从没这么", "从来没有这么", "没那么", "没有那么",
 }
@@ -59,6 +63,8 @@ var severityCues = map[string]string{
 	"时有时无": "intermittent", "时好时坏": "intermittent", "断断续续": "intermittent", "反复": "intermittent",
 	"偶尔": "intermittent", "间断": "intermittent", "有时候": "intermittent", "有时": "intermittent",
 	"时不时": "intermittent", "不时": "intermittent", "间歇": "intermittent", "一会儿好一会儿": "intermittent",
+	"经常": "intermittent", "常常": "intermittent", "时常": "intermittent", "频繁": "intermittent", "犯起病来": "intermittent",
+	"发病时": "intermittent", "每次": "intermittent",
 	"持续": "persistent", "一直": "persistent", "持续性": "persistent", "不停": "persistent",
 	"不断": "persistent", "老是": "persistent", "总是": "persistent", "整天": "persistent",
 	"一天到晚": "persistent", "不退": "persistent", "不见好": "persistent", "止不住": "persistent",

@@ -48,6 +48,9 @@ type Mention struct {
 	Character string `json:"character,omitempty"`
 	// RadiatesTo is the body part a pain spreads to (疼到左肩 → shoulder).
 	RadiatesTo string `json:"radiates_to,omitempty"`
+	// Recurring: said in a clause of comings and goings (有时候, 经常,
+	// 偶尔, 反复): an episode, not something happening now.
+	Recurring bool `json:"recurring,omitempty"`
 	// Extent is "widespread" for 一大片, 大面积, 全身.
 	Extent string `json:"extent,omitempty"`
 	// DurationText is the patient's own words for the duration or onset
@@ -463,6 +466,7 @@ type token struct {
 	clause     int
 	hard       bool // boundary: ends the clause
 	pattern    bool // a pattern finding (patterns.go): negated only right before it
+	inner      bool // a symptom inside a disease word (偏头痛): the disease's context
 }
 
 // Extract analyses text. It never fails: empty or unusable text gives an

@@ -114,6 +114,12 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 				st = Absent
 			}
 			ctx := scopes.at(t.start, t.clause)
+			if t.inner {
+				// 是不是小儿哮喘: the wheeze is asked about with the disease.
+				if ctx = scopes.atTerm(t.start, t.clause); ctx == CtxCurrent {
+					ctx = scopes.after(t.end, t.clause)
+				}
+			}
 			ms = append(ms, mstate{tok: i, state: st, protected: except, sevDist: math.MaxInt, ctx: ctx})
 			if st == Present {
 				hints = append(hints, patientHint{cue: e.patient, clause: t.clause, span: span(t)})
@@ -192,6 +198,13 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 	x.attachSeverity(text, toks, ms)
 	x.attachBodyParts(text, toks, ms)
 	x.attachCues(orig, toks, ms, cues)
+	recurring := map[int]bool{}
+	for _, t := range toks {
+		if t.kind == kSeverity && x.entries[t.entry].sev == "intermittent" {
+			recurring[t.clause] = true
+		}
+	}
+	x.sputumBlood(toks, ms)
 	x.readPatient(orig, cues, scopes, &res.Patient)
 	finishPatient(&res.Patient)
 
@@ -221,7 +234,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 			ID: s.ID, Name: s.Name, Text: string(orig[t.start:t.end]), Start: t.start, End: t.end,
 			State: m.state, DurationDays: m.days, Severity: sev, BodyPart: part, Fuzzy: t.kind == kHead,
 			Context: m.ctx, Onset: m.onset, Side: m.side, Character: m.char, RadiatesTo: m.radiates, Extent: m.extent, Cues: m.cues,
-			DurationText: m.durText,
+			DurationText: m.durText, Recurring: recurring[t.clause] && m.onset == "",
 		})
 	}
 	res.Symptoms = out
@@ -580,6 +593,31 @@ func (x *Extractor) attachBodyParts(text []rune, toks []token, ms []mstate) {
 				break
 			}
 			if t.kind != kSeverity {
+				break
+			}
+		}
+	}
+}
+
+// sputumBlood: 吐痰会吐出血 is blood in the sputum (咯血), not vomited
+// blood: a 吐血 in a clause about sputum or cough is read as hemoptysis.
+func (x *Extractor) sputumBlood(toks []token, ms []mstate) {
+	hemo := x.symptomEntry("hemoptysis")
+	if hemo < 0 {
+		return
+	}
+	for k := range ms {
+		t := &toks[ms[k].tok]
+		if x.entries[t.entry].id != "hematemesis" {
+			continue
+		}
+		for _, o := range toks {
+			if o.clause != t.clause || o.kind != kSymptom {
+				continue
+			}
+			id := x.entries[o.entry].id
+			if id == "cough" || strings.Contains(id, "sputum") {
+				t.entry = hemo
 				break
 			}
 		}

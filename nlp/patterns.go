@@ -123,12 +123,15 @@ func (x *Extractor) matchPatterns(text []rune, toks []token, clauseOf []int) []t
 				continue
 			}
 			for _, loc := range p.re.FindAllStringIndex(s, -1) {
-				from := loc[0] - 6 // two CJK runes, as the skip words sit right before
-				if from < 0 {
-					from = 0
-				}
-				for from > 0 && !utf8.RuneStart(s[from]) {
-					from--
+				// The skip words may sit anywhere earlier in the clause
+				// (吐痰会吐出血 is sputum).
+				from := loc[0]
+				for from > 0 {
+					r, size := utf8.DecodeLastRuneInString(s[:from])
+					if strings.ContainsRune("，,。；;！!？?、 \t\n", r) || loc[0]-from >= 24 {
+						break
+					}
+					from -= size
 				}
 				if p.skip != nil && p.skip.MatchString(s[from:loc[1]]) {
 					continue

@@ -57,7 +57,7 @@ func (x *Extractor) innerSymptoms(text []rune, toks []token) []token {
 		for i := t.start; i < t.end; {
 			e, n := x.trie.longest(text[:t.end], i)
 			if e >= 0 && x.entries[e].kind == kSymptom && i+n <= t.end && n < t.end-t.start {
-				added = append(added, token{kind: kSymptom, start: i, end: i + n, entry: e, clause: t.clause})
+				added = append(added, token{kind: kSymptom, start: i, end: i + n, entry: e, clause: t.clause, inner: true})
 				i += n
 				continue
 			}

@@ -124,6 +124,9 @@ func (b *bayes) posterior(c *patientCase, state map[string]string) []scored {
 	out := make([]scored, 0, len(cand))
 	maxLog := math.Inf(-1)
 	for i := range cand {
+		if !b.plausible(i, c) {
+			continue
+		}
 		lp := b.logPrior(i, c)
 		for id, s := range state {
 			f := b.like(i, id)
@@ -135,6 +138,9 @@ func (b *bayes) posterior(c *patientCase, state map[string]string) []scored {
 		}
 		out = append(out, scored{i, lp})
 		maxLog = math.Max(maxLog, lp)
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	var sum float64
 	for k := range out {
@@ -184,3 +190,24 @@ func (b *bayes) logPrior(i int, c *patientCase) float64 {
 }
 
 func isObstetric(d *knowledge.Disease) bool { return d.Department == "05.02" }
+
+// plausible is the hard constraint of who the patient is: a children's
+// disease (KG age range ending by 14) is never a candidate for an adult,
+// nor an adult disease (range starting at 14) for a child under 12, nor a
+// disease of the other sex. Without a stated age, words such as 宝宝 or 孩子
+// make the patient a child and their absence an adult.
+func (b *bayes) plausible(i int, c *patientCase) bool {
+	d := b.diseases[i]
+	lo, hi := d.AgeRange()
+	switch {
+	case c.age >= 18 || c.age < 0 && !c.isChild():
+		if hi <= 14 {
+			return false
+		}
+	case c.age >= 0 && c.age < 12 || c.age < 0 && c.isChild():
+		if lo >= 14 {
+			return false
+		}
+	}
+	return d.Sex == "" || c.sex == "" || d.Sex == c.sex
+}

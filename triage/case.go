@@ -23,11 +23,13 @@ type patientCase struct {
 	answered map[string]bool
 	spans    map[string]string // symptom id → patient's wording
 	answers  int
-	age      float64 // -1 unknown
-	ageGroup string
-	sex      string
-	pregnant bool
-	tempC    float64
+	// maxQuestions is the request's cap (or the engine's default).
+	maxQuestions int
+	age          float64 // -1 unknown
+	ageGroup     string
+	sex          string
+	pregnant     bool
+	tempC        float64
 	// extraction keeps the extractor's full result (terms, vitals,
 	// patient spans) for the rules and the record.
 	extraction nlp.Result
@@ -81,7 +83,14 @@ func (e *Engine) buildCase(req *Request) *patientCase {
 			}
 		}
 	}
-	if req.Age != nil {
+	c.maxQuestions = e.opts.MaxQuestions
+	if req.MaxQuestions > 0 {
+		c.maxQuestions = req.MaxQuestions
+	}
+	// The request's age is the patient's, unless it contradicts a child's
+	// age the text states (孩子三岁半 with age 25: the account holder's age
+	// was sent).
+	if req.Age != nil && !(c.ageFromText && c.age >= 0 && c.age < 14 && *req.Age >= 18) {
 		c.age = *req.Age
 		c.ageGroup = ageGroup(c.age)
 		c.ageFromText = false
@@ -251,4 +260,17 @@ func (c *patientCase) ownConcern() bool {
 		}
 	}
 	return c.pregnant || c.tempC > 0 || c.extraction.Results
+}
+
+// recurring reports a finding described as coming and going (经常, 有时,
+// 反复) — an episode, not something happening now — and nowhere as sudden.
+func (c *patientCase) recurring(id string) bool {
+	rec := false
+	for _, m := range c.current(id) {
+		if m.Onset != "" {
+			return false
+		}
+		rec = rec || m.Recurring || m.Severity == "intermittent"
+	}
+	return rec
 }

@@ -26,7 +26,7 @@ var childCode = map[string]string{
 // (eyes, ENT, teeth, skin, burns and trauma, mental health, emergency).
 var childExempt = map[string]bool{
 	"10": true, "11": true, "12": true, "13": true, "14": true, "15": true,
-	"04.07": true, "04.08": true, "04.09": true, "20": true, "28": true, "05.02": true,
+	"04.07": true, "04.08": true, "04.09": true, "20": true, "28": true, "05.02": true, "22": true,
 }
 
 // adultCode maps paediatric departments back for patients known to be adults.

@@ -62,8 +62,13 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 		return nil, fmt.Errorf("triage: %w", rr.err)
 	}
 	ranked := rr.ro
-	dpost := e.blend(post, ranked)
-	resp.NextQuestion = e.nextQuestion(c, dpost, ranked)
+	dpost := e.blend(c, post, ranked)
+	var stop string
+	resp.NextQuestion, stop = e.nextQuestion(c, dpost, ranked)
+	resp.Interview = Interview{Answered: c.answers, MaxQuestions: c.maxQuestions, Stop: stop, Reason: stopReasons[stop]}
+	if resp.NextQuestion != nil && stop != StopNoComplaint {
+		resp.Interview.Stop, resp.Interview.Reason = "", ""
+	}
 	if !medical {
 		// No medical content at all (你好, asdf): empty lists, and the next
 		// question asks for the main complaint.

@@ -34,28 +34,31 @@ func (e *Engine) deriveFindings(c *patientCase) {
 		}
 		return ""
 	}
-	// Chest pain or tightness that spreads to the arm, shoulder, jaw, neck
-	// or back, or comes with a complaint there (左胳膊发麻, 下巴疼).
+	// Chest pain or tightness that spreads (疼到左肩, 放射到后背), or chest
+	// pain that comes with a left arm, shoulder or jaw complaint (左胳膊发麻,
+	// 下巴疼). A back ache or a shoulder pain beside a chest ache, with no
+	// word of spreading, is more often the spine than the heart.
 	for _, chest := range []string{"chest_pain", "chest_tightness"} {
-		if !c.has(chest) {
-			continue
-		}
 		for _, m := range c.current(chest) {
 			if radiationSite[m.RadiatesTo] {
 				add("chest_pain_radiating", append([]nlp.Span{m.Span()}, m.Cues...)...)
 			}
 		}
+	}
+	if c.has("chest_pain") {
 		for i := range c.mentions {
 			m := &c.mentions[i]
-			if m.State != nlp.Present || !m.Now() || !referredComplaint[m.ID] || m.Side == "right" {
+			if m.State != nlp.Present || !m.Now() || !referredComplaint[m.ID] {
+				continue
+			}
+			if m.ID != "jaw_pain" && m.Side != "left" {
 				continue
 			}
 			if m.ID == "numbness" && !radiationSite[m.BodyPart] {
-				continue // 脚麻 is not referred cardiac pain
+				continue // 左脚麻 is not referred cardiac pain
 			}
-			add("chest_pain_radiating", append(ev(chest), m.Span())...)
+			add("chest_pain_radiating", append(ev("chest_pain"), m.Span())...)
 		}
-		break
 	}
 	if c.pregnant && c.has("headache") {
 		if v := first("blurred_vision", "vision_loss", "seeing_stars"); v != "" {
@@ -73,9 +76,11 @@ func (e *Engine) deriveFindings(c *patientCase) {
 				add("dehydration", append(ev(d), ev(s)...)...)
 			}
 		}
-		if c.has("calf_cramps") {
-			// Parents call a convulsion 抽筋.
-			add("seizure", ev("calf_cramps")...)
+		// Parents call a convulsion 抽筋; 腿抽筋 is a cramp.
+		for _, m := range c.current("calf_cramps") {
+			if !strings.ContainsAny(m.Text, "腿脚") {
+				add("seizure", m.Span())
+			}
 		}
 	}
 	if c.has("right_lower_quadrant_pain") {
@@ -171,7 +176,8 @@ func (e *Engine) deriveFindings(c *patientCase) {
 		if airway == "" && (c.has("wheals") || c.has("hives_with_dyspnea")) {
 			airway = first("dizziness", "palpitations", "vomiting", "pallor", "cold_clammy_skin")
 		}
-		if airway != "" {
+		// Wheeze for a month beside an allergy is not anaphylaxis.
+		if airway != "" && c.maxDays(airway) <= 3 {
 			add("anaphylaxis_sign", append(allergySpans(c), ev(airway)...)...)
 		}
 	}
@@ -195,10 +201,28 @@ func (e *Engine) deriveFindings(c *patientCase) {
 	if c.pregnant && c.has("bleeding_unspecified") {
 		add("pregnancy_bleeding", ev("bleeding_unspecified")...)
 	}
+	// 嗓子哑，说不出话 is a lost voice, not aphasia; 脸部抽搐 a twitch.
+	if c.has("hoarseness") {
+		for _, id := range []string{"aphasia", "slurred_speech"} {
+			if !c.sudden(id) {
+				drop(c, id)
+			}
+		}
+	}
+	if c.has("seizure") {
+		all := true
+		for _, m := range c.current("seizure") {
+			if m.BodyPart != "face" && m.BodyPart != "eye" && m.BodyPart != "lip" && m.BodyPart != "mouth" {
+				all = false
+			}
+		}
+		if all && len(c.current("seizure")) > 0 {
+			drop(c, "seizure")
+		}
+	}
 	if c.sex == "male" {
 		// 月经推迟 read for a man is a misreading (his partner's period).
-		delete(c.state, "amenorrhea")
-		delete(c.evidence, "amenorrhea")
+		drop(c, "amenorrhea")
 	}
 }
 
@@ -208,8 +232,7 @@ var radiationSite = map[string]bool{"shoulder": true, "arm": true, "back": true,
 // referredComplaint: complaints at a radiation site that, with chest pain,
 // read as referred pain (左胳膊发麻, 下巴疼, 后背疼), unless on the right.
 var referredComplaint = map[string]bool{
-	"numbness": true, "arm_pain": true, "shoulder_pain": true, "upper_back_pain": true, "back_pain": true, "jaw_pain": true,
-	"neck_arm_radiating": true,
+	"numbness": true, "arm_pain": true, "shoulder_pain": true, "jaw_pain": true, "neck_arm_radiating": true,
 }
 
 func suddenSpans(c *patientCase, id string) []nlp.Span {
@@ -264,7 +287,9 @@ func acuteAllergy(c *patientCase) bool {
 		return false
 	}
 	for _, m := range c.current("allergy_history") {
-		if !strings.Contains(m.Text, "体质") { // 过敏体质 is a disposition, not a reaction
+		// 过敏体质 is a disposition; an allergy diagnosed weeks ago is not a
+		// reaction now.
+		if !strings.Contains(m.Text, "体质") && m.DurationDays <= 3 {
 			return true
 		}
 	}
@@ -295,4 +320,10 @@ func appendSpans(list []nlp.Span, add ...nlp.Span) []nlp.Span {
 		}
 	}
 	return list
+}
+
+// drop forgets a finding the rules have ruled out.
+func drop(c *patientCase, id string) {
+	delete(c.state, id)
+	delete(c.evidence, id)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 )
@@ -71,12 +72,15 @@ type InterviewResult struct {
 	ImplicitFound float64 `json:"implicit_found"`
 	// Coverage is the share of the records' symptom names that map to a
 	// KG symptom (through the extractor).
-	Coverage     float64        `json:"symptom_name_coverage"`
-	UnknownLabel int            `json:"unknown_labels"`
-	PerDisease   map[string]int `json:"correct_per_disease"`
-	Support      map[string]int `json:"support"`
-	Models       []ModelRef     `json:"models"`
-	Published    string         `json:"published"`
+	Coverage     float64 `json:"symptom_name_coverage"`
+	UnknownLabel int     `json:"unknown_labels"`
+	// ByTurn is top-1 after k questions (k = 0 … Turns; an interview that
+	// stopped earlier keeps its last answer).
+	ByTurn     []float64      `json:"top1_by_turn"`
+	PerDisease map[string]int `json:"correct_per_disease"`
+	Support    map[string]int `json:"support"`
+	Models     []ModelRef     `json:"models"`
+	Published  string         `json:"published"`
 }
 
 // Interview simulates the interviews on the records of one split
@@ -105,6 +109,7 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 	sort.Strings(labelList)
 	parts := InterviewSplit(set, cases)
 	var ok0, ok1, asked, answered, implicitN, names, unmappedN int
+	byTurn := make([]int, turns+1)
 	for i, c := range cases {
 		if split != "all" && parts[i] != split {
 			continue
@@ -116,6 +121,7 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 		res.N++
 		res.Support[c.Disease]++
 		pc, _, implicit, unmapped := e.interviewStart(c)
+		pc.maxQuestions = turns
 		names += len(c.Explicit) + len(c.Implicit)
 		unmappedN += len(unmapped)
 		for id := range implicit {
@@ -130,8 +136,9 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 		if e.predictLabel(post, labelList) == c.Disease {
 			ok0++
 		}
-		for t := 0; t < turns; t++ {
-			q := e.nextQuestion(pc, post, ro)
+		t := 0
+		for ; t < turns; t++ {
+			q, _ := e.nextQuestion(pc, post, ro)
 			if q == nil || q.SymptomID == "" {
 				break
 			}
@@ -145,13 +152,25 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 					return nil, err
 				}
 			}
+			if e.predictLabel(post, labelList) == c.Disease {
+				byTurn[t+1]++
+			}
+		}
+		for ; t < turns; t++ {
+			if e.predictLabel(post, labelList) == c.Disease {
+				byTurn[t+1]++
+			}
 		}
 		if e.predictLabel(post, labelList) == c.Disease {
 			ok1++
 			res.PerDisease[c.Disease]++
 		}
 	}
+	byTurn[0] = ok0
 	if res.N > 0 {
+		for _, k := range byTurn {
+			res.ByTurn = append(res.ByTurn, float64(k)/float64(res.N))
+		}
 		res.NoQuestions = float64(ok0) / float64(res.N)
 		res.WithQuestion = float64(ok1) / float64(res.N)
 		res.MeanAsked = float64(asked) / float64(res.N)
@@ -179,7 +198,7 @@ func (e *Engine) interviewPosterior(ctx context.Context, pc *patientCase) ([]sco
 	if err != nil {
 		return nil, nil, err
 	}
-	return e.blend(post, ro), ro, nil
+	return e.blend(pc, post, ro), ro, nil
 }
 
 func (e *Engine) predictLabel(post []scored, labels []string) string {
@@ -235,6 +254,7 @@ func sortedNames(m map[string]bool) []string {
 func (r *InterviewResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "%s (%s part): n=%d  top-1 without questions %.4f, after ≤%d questions %.4f  published: %s\n",
 		r.Set, r.Split, r.N, r.NoQuestions, r.Turns, r.WithQuestion, r.Published)
+	fmt.Fprintf(w, "    top-1 by turn %v\n", roundAll(r.ByTurn))
 	fmt.Fprintf(w, "    mean %.2f questions, %.0f%% hit an implicit symptom, %.0f%% of implicit symptoms found; %.1f%% of symptom names map to the KG; models %v\n",
 		r.MeanAsked, 100*r.AnsweredRate, 100*r.ImplicitFound, 100*r.Coverage, r.Models)
 	names := make([]string, 0, len(r.Support))
@@ -245,4 +265,12 @@ func (r *InterviewResult) Print(w io.Writer) {
 	for _, k := range names {
 		fmt.Fprintf(w, "    %-8s recall %.3f (n=%d)\n", k, float64(r.PerDisease[k])/float64(r.Support[k]), r.Support[k])
 	}
+}
+
+func roundAll(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Round(x*1000) / 1000
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package triage
 import (
 	"math"
 	"sort"
+	"strings"
 )
 
 // mainComplaint is asked when nothing recognisable was said yet.
@@ -44,19 +45,31 @@ const (
 // candidate distribution, weighted, when the disease ranker is loaded, by
 // its estimate that the patient can answer (a question nobody can answer
 // gains nothing).
-func (e *Engine) nextQuestion(c *patientCase, post []scored, ro *rankerOut) *Question {
+func (e *Engine) nextQuestion(c *patientCase, post []scored, ro *rankerOut) (*Question, string) {
 	if len(c.present()) == 0 {
-		return mainComplaint
+		return mainComplaint, StopNoComplaint
 	}
-	if c.answers >= e.opts.MaxQuestions {
-		return nil
+	if c.answers >= c.maxQuestions {
+		return nil, StopMaxQuestion
 	}
 	if q := e.redFlagQuestion(c, post); q != nil && c.answers < maxRedFlagQuestions {
-		return q
+		return e.phrase(c, q), StopNone
 	}
-	if len(post) == 0 || post[0].prob >= e.opts.ConfidentPosterior {
-		return nil
+	if len(post) == 0 {
+		return nil, StopNoGain
 	}
+	if post[0].prob >= e.opts.ConfidentPosterior {
+		return nil, StopConfident
+	}
+	q := e.gainQuestion(c, post, ro)
+	if q == nil {
+		return nil, StopNoGain
+	}
+	return e.phrase(c, q), StopNone
+}
+
+// gainQuestion is the question of highest expected gain, or nil.
+func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Question {
 	cand := post
 	if len(cand) > questionCandidates {
 		cand = cand[:questionCandidates]
@@ -299,4 +312,19 @@ type candLike struct {
 
 func newCandLike(i int, f float64) candLike {
 	return candLike{i: i, f: f, logF: math.Log2(f), logNotF: math.Log2(1 - f)}
+}
+
+// phrase fits a question to the patient: 有没有发烧？ asked about a child
+// is 孩子有没有发烧？ (宝宝 for an infant).
+func (e *Engine) phrase(c *patientCase, q *Question) *Question {
+	if !c.isChild() || strings.ContainsAny(q.Text, "孩宝") {
+		return q
+	}
+	who := "孩子"
+	if c.age >= 0 && c.age < 1 || c.age < 0 && c.ageGroup == "infant" {
+		who = "宝宝"
+	}
+	out := *q
+	out.Text = who + q.Text
+	return &out
 }

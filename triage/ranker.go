@@ -17,7 +17,10 @@ const DefaultDiseaseModel = "triage-disease"
 // the diseases the ranker gives at least rankerMinProb.
 const (
 	defaultDiseaseWeight = 0.7
-	rankerMinProb        = 1e-3
+	// adultRankerWeight is the ranker's share for patients who are not
+	// children (tuned on triage/testdata/holdout/diagnosis_dev.tsv).
+	adultRankerWeight = 0.15
+	rankerMinProb     = 1e-3
 )
 
 // rankerOut is one prediction of the disease head (models/triage-disease):
@@ -68,17 +71,22 @@ func (e *Engine) rank(ctx context.Context, idx []int64) (*rankerOut, error) {
 
 // blend mixes the naive-Bayes posterior with the ranker's distribution;
 // post is returned unchanged without a ranker output.
-func (e *Engine) blend(post []scored, ro *rankerOut) []scored {
+func (e *Engine) blend(c *patientCase, post []scored, ro *rankerOut) []scored {
 	if ro == nil {
 		return post
 	}
+	// The ranker learnt from children's consultations (DXY, Muzhi) and KG
+	// texts: it decides for children, and only nudges an adult's ranking.
 	w := e.opts.DiseaseModelWeight
+	if !c.isChild() {
+		w = adultRankerWeight
+	}
 	p := make(map[int]float64, len(post)+16)
 	for _, s := range post {
 		p[s.idx] += (1 - w) * s.prob
 	}
 	for i, q := range ro.probs {
-		if q >= rankerMinProb {
+		if q >= rankerMinProb && e.nb.plausible(i, c) {
 			p[i] += w * q
 		}
 	}

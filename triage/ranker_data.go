@@ -82,6 +82,11 @@ func (e *Engine) interviewStart(c InterviewCase) (pc *patientCase, text string, 
 		text = string(r[:MaxTextRunes])
 	}
 	pc = e.buildCase(&Request{Text: text})
+	// DXY and Muzhi are children's consultations (their records rarely say
+	// so: Muzhi has no text at all); a platform sends the patient's age.
+	if pc.age < 0 && pc.ageGroup == "" {
+		pc.ageGroup = "child"
+	}
 	for name, v := range c.Explicit {
 		if id := e.symptomID(name); id != "" {
 			pc.state[id] = boolState(v)

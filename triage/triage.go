@@ -26,6 +26,9 @@ const (
 	DefaultTopK  = 5
 	MaxTopK      = 20
 	MaxAge       = 120
+	// DefaultMaxQuestions and MaxQuestionsCap bound the interview.
+	DefaultMaxQuestions = 5
+	MaxQuestionsCap     = 20
 )
 
 // Urgency levels, most urgent first.
@@ -95,6 +98,9 @@ type Request struct {
 	Sex      string   `json:"sex,omitempty"`
 	Evidence []Answer `json:"evidence,omitempty"`
 	TopK     int      `json:"top_k,omitempty"`
+	// MaxQuestions caps the interview: no next_question once this many
+	// answers are in evidence (0: the engine's default, about 5).
+	MaxQuestions int `json:"max_questions,omitempty"`
 }
 
 // Department is one recommended department.
@@ -142,6 +148,31 @@ type Question struct {
 	Text      string `json:"text"`
 }
 
+// Interview reasons (Interview.Stop).
+const (
+	StopNone        = ""                   // a question is asked
+	StopConfident   = "confident"          // the leading disease is likely enough
+	StopNoGain      = "no_useful_question" // no question would change the answer
+	StopMaxQuestion = "max_questions"      // the cap of questions is reached
+	StopNoComplaint = "no_complaint"       // the main complaint is asked first
+)
+
+// Interview is the state of the symptom interview.
+type Interview struct {
+	Answered     int    `json:"answered"`
+	MaxQuestions int    `json:"max_questions"`
+	Stop         string `json:"stop,omitempty"`
+	// Reason says in Chinese why no further question is asked.
+	Reason string `json:"reason,omitempty"`
+}
+
+var stopReasons = map[string]string{
+	StopConfident:   "已有较明确的判断，无需继续提问",
+	StopNoGain:      "再提问也不会改变判断",
+	StopMaxQuestion: "已达到本次问诊的提问上限",
+	StopNoComplaint: "请先描述主要症状",
+}
+
 // ModelRef names a model that contributed to the answer.
 type ModelRef struct {
 	Name    string `json:"name"`
@@ -157,8 +188,11 @@ type Response struct {
 	Urgency      Urgency       `json:"urgency"`
 	Diseases     []Disease     `json:"diseases"`
 	NextQuestion *Question     `json:"next_question"`
-	Models       []ModelRef    `json:"models"`
-	Disclaimer   string        `json:"disclaimer"`
+	// Interview says where the interview stands and, when next_question
+	// is null, why it stopped.
+	Interview  Interview  `json:"interview"`
+	Models     []ModelRef `json:"models"`
+	Disclaimer string     `json:"disclaimer"`
 }
 
 // Options tunes an Engine. The zero value is usable.
@@ -175,7 +209,8 @@ type Options struct {
 	// text with no recognisable symptom (e.g. "乙肝能治好吗"). Off by
 	// default: API.md asks for empty lists then.
 	ClassifyWithoutSymptoms bool
-	// MaxQuestions stops next_question after this many answers (default 8).
+	// MaxQuestions stops next_question after this many answers unless the
+	// request asks for another cap (default 5).
 	MaxQuestions int
 	// ConfidentPosterior stops next_question once the leading disease
 	// reaches it (default 0.6).
@@ -203,12 +238,12 @@ const DefaultDepartmentModel = "triage-department"
 
 // Engine is immutable after New and safe for concurrent use.
 type Engine struct {
-	kg    *knowledge.KG
-	x     *nlp.Extractor
-	run   inference.Runner
-	opts  Options
-	feat  *Featurizer
-	nb    *bayes
+	kg   *knowledge.KG
+	x    *nlp.Extractor
+	run  inference.Runner
+	opts Options
+	feat *Featurizer
+	nb   *bayes
 	// The ONNX heads, nil when not configured or not in the repository:
 	// department classifier, disease ranker (diseaseIdx maps its labels to
 	// nb.diseases) and urgency classifier.
@@ -232,7 +267,7 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 		opts.ModelWeight = 0.5
 	}
 	if opts.MaxQuestions <= 0 {
-		opts.MaxQuestions = 8
+		opts.MaxQuestions = DefaultMaxQuestions
 	}
 	if opts.ConfidentPosterior <= 0 || opts.ConfidentPosterior > 1 {
 		opts.ConfidentPosterior = 0.6
@@ -337,6 +372,9 @@ func (e *Engine) Validate(req *Request) error {
 	}
 	if req.TopK != 0 && (req.TopK < 1 || req.TopK > MaxTopK) {
 		return invalid("top_k", "top_k must be between 1 and %d", MaxTopK)
+	}
+	if req.MaxQuestions < 0 || req.MaxQuestions > MaxQuestionsCap {
+		return invalid("max_questions", "max_questions must be between 0 and %d", MaxQuestionsCap)
 	}
 	if len(req.Evidence) > 200 {
 		return invalid("evidence", "at most 200 evidence answers")

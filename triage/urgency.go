@@ -216,6 +216,9 @@ func (c *patientCase) redFlagFires(rf *knowledge.RedFlag) (RedFlag, bool) {
 	if rf.Sex != "" && c.sex != "" && c.sex != rf.Sex {
 		return none, false
 	}
+	if rf.NotChild && c.isChild() {
+		return none, false
+	}
 	if rf.Pregnant {
 		if !c.pregnant {
 			return none, false
@@ -280,6 +283,9 @@ func (c *patientCase) usable(id string, rf *knowledge.RedFlag) bool {
 		return false
 	}
 	if rf.Recent && !c.recent(id) && !c.answered[id] {
+		return false
+	}
+	if rf.Acute && c.recurring(id) {
 		return false
 	}
 	if slices.Contains(rf.Sudden, id) && !c.sudden(id) && !c.answered[id] {

@@ -1,7 +1,5 @@
 package triage
 
-
-
 // DefaultUrgencyModel is the repository name of the urgency classifier
 // (models/triage/train_urgency.py), which may only raise the rules' level.
 const DefaultUrgencyModel = "triage-urgency"

@@ -64,6 +64,8 @@ func evalTriage(args []string) error {
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
 	failures := fs.String("failures", "", "write the keys answered wrongly to this file")
+	modelWeight := fs.Float64("model-weight", 0, "department classifier's share beside the knowledge graph (default: the engine's)")
+	showEmergency := fs.Bool("show-emergency", false, "print the texts answered emergency with their red flags (not on the test split)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -75,7 +77,7 @@ func evalTriage(args []string) error {
 	if err := inference.InitRuntime(*ortLib); err != nil {
 		return err
 	}
-	st, err := eval.NewStack(*models, triage.Options{})
+	st, err := eval.NewStack(*models, triage.Options{ModelWeight: *modelWeight})
 	if err != nil {
 		return err
 	}
@@ -84,7 +86,26 @@ func evalTriage(args []string) error {
 	var failed []string
 	for _, rs := range sets {
 		p := newProgress("eval triage "+rs.name, int64(len(rs.cases)), "texts")
-		res, err := eval.Routing(context.Background(), st, rs.name, rs.cases, func() { p.Add(1) })
+		var explain []func(eval.RoutingCase, *triage.Response)
+		if *showEmergency {
+			if *split == corpus.Test || *split == "all" {
+				return fmt.Errorf("--show-emergency prints texts: only for the train or val split")
+			}
+			explain = append(explain, func(c eval.RoutingCase, r *triage.Response) {
+				if r.Urgency.Level != triage.LevelEmergency {
+					return
+				}
+				fmt.Printf("--- %s: %s\n", c.Key, c.Text)
+				for _, f := range r.Urgency.RedFlags {
+					var ev []string
+					for _, e := range f.Evidence {
+						ev = append(ev, e.Text)
+					}
+					fmt.Printf("    flag %s %v\n", f.ID, ev)
+				}
+			})
+		}
+		res, err := eval.Routing(context.Background(), st, rs.name, rs.cases, func() { p.Add(1) }, explain...)
 		p.Done()
 		if err != nil {
 			return err

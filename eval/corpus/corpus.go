@@ -76,10 +76,22 @@ func SHA8(text string) string {
 	return hex.EncodeToString(h[:4])
 }
 
-// DataDir is $FENZHEN_DATA or ../shared/data.
+// DataDir is $FENZHEN_DATA, else the shared/data folder beside the
+// repository (found from the working directory up, so package tests find
+// it too), else ../shared/data.
 func DataDir() string {
 	if d := os.Getenv("FENZHEN_DATA"); d != "" {
 		return d
+	}
+	if dir, err := os.Getwd(); err == nil {
+		for ; ; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				return filepath.Join(dir, "..", "shared", "data")
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
 	}
 	return filepath.Join("..", "shared", "data")
 }

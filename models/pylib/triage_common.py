@@ -9,6 +9,7 @@ committed models.
 """
 import glob
 import json
+import math
 import os
 import subprocess
 import sys
@@ -146,6 +147,13 @@ class IndexBag(torch.nn.Module):
         # Sparse gradients: a step touches only the rows of the batch's
         # features (SparseAdam), which keeps CPU training fast.
         self.emb = torch.nn.Embedding(vocab + 1, hidden, padding_idx=vocab, sparse=True)
+        # Initialised as a linear layer over the binary features would be
+        # (Embedding's default N(0, 1) sums a hundred features into huge
+        # activations and trains badly).
+        bound = 1 / math.sqrt(256)
+        with torch.no_grad():
+            self.emb.weight.uniform_(-bound, bound)
+            self.emb.weight[vocab].zero_()
         self.bias = torch.nn.Parameter(torch.zeros(hidden))
         self.drop = torch.nn.Dropout(dropout)
         self.heads = torch.nn.ModuleList(torch.nn.Linear(hidden, k) for k in heads)

@@ -216,12 +216,12 @@ def kg_eval(model, rows, lay, labels):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--per-disease", type=int, default=25)
     ap.add_argument("--variants", type=int, default=10, help="training rows per benchmark record")
     ap.add_argument("--bench-weight", type=float, default=1.0, help="loss weight of benchmark rows")
     ap.add_argument("--ask-weight", type=float, default=1.0, help="loss weight of the ask head")
-    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--out", default=OUT)
     args = ap.parse_args()

@@ -1,0 +1,115 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/fenzhen/fenzhen/eval/corpus"
+	"github.com/fenzhen/fenzhen/nlp"
+	"github.com/fenzhen/fenzhen/triage"
+)
+
+// rulesStack is the server without models: red flags come from the rules
+// alone, and the urgency model never adds a flag.
+func rulesStack(t *testing.T) *Stack {
+	t.Helper()
+	st, err := NewStack("", triage.Options{DepartmentModel: "-", DiseaseModel: "-", UrgencyModel: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+// TestGroundedRedFlagsOnRealText: over every text of xfyun_train.jsonl
+// (9,888 real consultations), every red flag of every answer cites spans
+// of the text, each span states a current, present finding, and none is
+// negated, in the history, only asked about or someone else's (issue #13).
+func TestGroundedRedFlagsOnRealText(t *testing.T) {
+	cases, err := corpus.Load(corpus.DataDir(), corpus.Xfyun)
+	if errors.Is(err, corpus.ErrNoData) {
+		t.Skipf("real consultations not available: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := rulesStack(t)
+	var mu sync.Mutex
+	var bad []string
+	flags := 0
+	work := make(chan corpus.Case)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				text := c.Text
+				if r := []rune(text); len(r) > triage.MaxTextRunes {
+					text = string(r[:triage.MaxTextRunes])
+				}
+				resp, err := st.Triage(context.Background(), triage.Request{Text: text, Age: c.Age})
+				if err != nil {
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("%s: %v", c.Key, err))
+					mu.Unlock()
+					continue
+				}
+				v := Grounding(text, resp, st.X.Extract(text), false)
+				mu.Lock()
+				flags += len(resp.Urgency.RedFlags)
+				for _, s := range v {
+					bad = append(bad, c.Key+": "+s)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, c := range cases {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	sort.Strings(bad)
+	t.Logf("%d texts, %d red flags, %d grounding violations", len(cases), flags, len(bad))
+	for i, b := range bad {
+		if i == 30 {
+			t.Errorf("… and %d more", len(bad)-30)
+			break
+		}
+		t.Error(b)
+	}
+	if flags == 0 {
+		t.Error("no red flag at all over the corpus: the check checked nothing")
+	}
+}
+
+// TestGroundingRejects: the check itself catches a flag that cites a
+// negated, past or missing finding.
+func TestGroundingRejects(t *testing.T) {
+	st := rulesStack(t)
+	text := "去年心梗过，现在没有胸痛"
+	r := st.X.Extract(text)
+	cite := func(s string, start int) *triage.Response {
+		end := start + len([]rune(s))
+		return &triage.Response{Urgency: triage.Urgency{RedFlags: []triage.RedFlag{{ID: "x", Evidence: []nlp.Span{{Text: s, Start: start, End: end}}}}}}
+	}
+	for _, c := range []struct {
+		name string
+		resp *triage.Response
+	}{
+		{"negated", cite("胸痛", 10)},
+		{"no span", &triage.Response{Urgency: triage.Urgency{RedFlags: []triage.RedFlag{{ID: "x"}}}}},
+		{"not a finding", cite("现在", 6)},
+		{"wrong text", cite("心梗", 0)},
+	} {
+		if v := Grounding(text, c.resp, r, false); len(v) == 0 {
+			t.Errorf("%s: a bad flag passed the check", c.name)
+		}
+	}
+}
