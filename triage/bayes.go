@@ -50,6 +50,8 @@ type bayes struct {
 	bySymptom map[string][]int
 	// vague: per disease, vague symptom id → frequency it explains.
 	vague []map[string]float64
+	// spec: per symptom, its specificity weight (weight).
+	spec map[string]float64
 }
 
 func newBayes(kg *knowledge.KG) *bayes {
@@ -83,7 +85,30 @@ func newBayes(kg *knowledge.KG) *bayes {
 	for _, l := range b.bySymptom {
 		sort.Ints(l)
 	}
+	b.spec = map[string]float64{}
+	n := float64(len(b.diseases))
+	for id, l := range b.bySymptom {
+		b.spec[id] = specMin + specSpan*math.Log(n/float64(len(l)))/math.Log(n)
+	}
 	return b
+}
+
+var logLeak = math.Log(leak)
+
+// specificityWeight scales a present finding's likelihood ratio:
+// weight = specMin + specSpan · log(N/df)/log(N), df the number of
+// diseases listing the finding (tuned on the dev vignettes and the
+// benchmarks' validation parts).
+const (
+	specMin  = 0.2
+	specSpan = 2.0
+)
+
+func (b *bayes) weight(sym string) float64 {
+	if w, ok := b.spec[sym]; ok {
+		return w
+	}
+	return specMin + specSpan
 }
 
 // like is P(symptom reported | disease i): the KG frequency, the share a
@@ -131,7 +156,11 @@ func (b *bayes) posterior(c *patientCase, state map[string]string) []scored {
 		for id, s := range state {
 			f := b.like(i, id)
 			if s == StatePresent {
-				lp += math.Log(f)
+				// A specific finding (粉红色泡沫痰, listed by one disease)
+				// moves a disease more than a common one (咳嗽, listed by
+				// dozens): its likelihood ratio over the leak is weighted
+				// by how specific it is.
+				lp += logLeak + b.weight(id)*(math.Log(f)-logLeak)
 			} else if s == StateAbsent {
 				lp += math.Log(1 - f)
 			}

@@ -26,23 +26,31 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 	resp.Urgency = e.assessUrgency(c, post)
 	medical := c.medical()
 	hasSymptom := len(c.present()) > 0
-	var idx []int64
-	if medical && (e.dept != nil || e.disease != nil || e.urgency != nil) {
-		idx = e.caseIndices(c)
+	// Inputs are computed before the goroutines start: they share a memo.
+	in := newInputs(c)
+	var deptIdx, disIdx, urgIdx []int64
+	if medical && e.dept != nil {
+		deptIdx = in.of(e.dept)
+	}
+	if hasSymptom && e.disease != nil {
+		disIdx = in.of(e.disease)
+	}
+	if medical && e.urgency != nil {
+		urgIdx = in.of(e.urgency)
 	}
 	// The three heads run side by side (each batcher queue is its own): a
 	// request waits for the slowest, not for their sum.
 	deptCh := make(chan deptResult, 1)
 	if e.dept != nil && medical {
 		go func() {
-			probs, _, err := e.dept.predict(ctx, idx)
+			probs, _, err := e.dept.predict(ctx, deptIdx)
 			deptCh <- deptResult{probs, err}
 		}()
 	}
 	rankCh := make(chan rankResult, 1)
 	if hasSymptom {
 		go func() {
-			ro, err := e.rank(ctx, idx)
+			ro, err := e.rank(ctx, disIdx)
 			rankCh <- rankResult{ro, err}
 		}()
 	} else {
@@ -50,7 +58,7 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 	}
 	if e.urgency != nil && medical {
 		// The urgency classifier may only raise the rules' level.
-		probs, _, err := e.urgency.predict(ctx, idx)
+		probs, _, err := e.urgency.predict(ctx, urgIdx)
 		if err != nil {
 			return nil, fmt.Errorf("triage: %w", err)
 		}

@@ -194,7 +194,7 @@ func (e *Engine) interviewPosterior(ctx context.Context, pc *patientCase) ([]sco
 	if e.disease == nil {
 		return post, nil, nil
 	}
-	ro, err := e.rank(ctx, e.caseIndices(pc))
+	ro, err := e.rank(ctx, newInputs(pc).of(e.disease))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -31,7 +31,7 @@ func TestModelMatchesTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range loadGolden(t, "department_golden.jsonl") {
-		got, _, err := e.dept.predict(context.Background(), padded(e.feat, r.X))
+		got, _, err := e.dept.predict(context.Background(), padded(e.dept.feat, r.X))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -114,7 +114,7 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		}
 	}
 	if ro != nil && ro.ask != nil {
-		for id, j := range e.feat.symIndex {
+		for id, j := range e.disease.feat.symIndex {
 			if float64(ro.ask[j]) >= askInclude && !c.asked[id] {
 				syms[id] = true
 			}
@@ -155,7 +155,7 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		likes := bySym[id]
 		if len(likes) == 0 {
 			if ro != nil && ro.ask != nil {
-				if j, ok := e.feat.symIndex[id]; ok {
+				if j, ok := e.disease.feat.symIndex[id]; ok {
 					if score := (askBase + float64(ro.ask[j])) * askGainFloor; score > bestScore+1e-12 {
 						best, bestScore = id, score
 					}
@@ -196,7 +196,7 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		score := h0 - py*hYes - (1-py)*hNo
 		score += departmentGainWeight * (hd0 - py*scaledEntropy(yesD, py) - (1-py)*scaledEntropy(noD, 1-py))
 		if ro != nil && ro.ask != nil {
-			if j, ok := e.feat.symIndex[id]; ok {
+			if j, ok := e.disease.feat.symIndex[id]; ok {
 				score = (askBase + float64(ro.ask[j])) * (score + askGainFloor)
 			}
 		}

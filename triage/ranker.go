@@ -43,17 +43,35 @@ func casePatient(c *patientCase) nlp.Patient {
 	return p
 }
 
-// caseIndices is the classifier input for a case (all heads read it).
+// caseIndices is the classifier input for a case in the KG's vocabulary
+// (what training exports).
 func (e *Engine) caseIndices(c *patientCase) []int64 {
 	return e.feat.Indices(c.state, c.extraction.Diseases, casePatient(c), c.extraction.Grams)
 }
+
+// inputs computes each head's index vector once per vocabulary.
+type inputs struct {
+	c    *patientCase
+	memo map[*Featurizer][]int64
+}
+
+func (in *inputs) of(h *classifier) []int64 {
+	if v, ok := in.memo[h.feat]; ok {
+		return v
+	}
+	v := h.feat.Indices(in.c.state, in.c.extraction.Diseases, casePatient(in.c), in.c.extraction.Grams)
+	in.memo[h.feat] = v
+	return v
+}
+
+func newInputs(c *patientCase) *inputs { return &inputs{c: c, memo: map[*Featurizer][]int64{}} }
 
 type rankResult struct {
 	ro  *rankerOut
 	err error
 }
 
-// rank runs the disease head on the case; nil without one.
+// rank runs the disease head on its input; nil without one.
 func (e *Engine) rank(ctx context.Context, idx []int64) (*rankerOut, error) {
 	if e.disease == nil {
 		return nil, nil

@@ -53,7 +53,7 @@ func modelEngine(t testing.TB) *Engine {
 func TestDiseaseModelMatchesTorch(t *testing.T) {
 	e := modelEngine(t)
 	for i, r := range loadGolden(t, "disease_golden.jsonl") {
-		got, err := e.rank(context.Background(), padded(e.feat, r.X))
+		got, err := e.rank(context.Background(), padded(e.disease.feat, r.X))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -322,21 +322,26 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 			}
 		}
 	}
-	// The heads read one index vector: they must share the vocabulary
-	// they were trained on, which becomes the engine's.
-	var first *classifier
+	// Each head reads the index vector of the vocabulary it was trained
+	// on; heads trained together share one featurizer, so a request
+	// computes its features once.
+	var seen []*Featurizer
 	for _, c := range []*classifier{e.dept, e.disease, e.urgency} {
 		if c == nil {
 			continue
 		}
-		if first == nil {
-			first, e.feat = c, c.feat
-		} else if !c.feat.same(first.feat) {
-			return nil, fmt.Errorf("triage: models %s/%s and %s/%s were trained on different symptom or disease vocabularies; retrain them together (models/triage/train*.py)", first.name, first.version, c.name, c.version)
+		for _, f := range seen {
+			if c.feat.same(f) {
+				c.feat = f
+				break
+			}
+		}
+		if len(seen) == 0 || seen[len(seen)-1] != c.feat {
+			seen = append(seen, c.feat)
 		}
 	}
-	if e.disease != nil && e.disease.second != 0 && e.disease.second != len(e.feat.Symptoms()) {
-		return nil, fmt.Errorf("triage: disease model %s/%s: second output has %d values, want one per symptom of its vocabulary (%d)", e.disease.name, e.disease.version, e.disease.second, len(e.feat.Symptoms()))
+	if e.disease != nil && e.disease.second != 0 && e.disease.second != len(e.disease.feat.Symptoms()) {
+		return nil, fmt.Errorf("triage: disease model %s/%s: second output has %d values, want one per symptom of its vocabulary (%d)", e.disease.name, e.disease.version, e.disease.second, len(e.disease.feat.Symptoms()))
 	}
 	return e, nil
 }

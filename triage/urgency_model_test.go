@@ -39,7 +39,7 @@ func TestUrgencyModelMatchesTorch(t *testing.T) {
 		t.Fatal("urgency model not loaded")
 	}
 	for _, r := range loadGolden(t, "urgency_golden.jsonl") {
-		got, _, err := e.urgency.predict(context.Background(), padded(e.feat, r.X))
+		got, _, err := e.urgency.predict(context.Background(), padded(e.urgency.feat, r.X))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -350,6 +350,7 @@ func evalDiagnosis(args []string) error {
 	var files multiFlag
 	fs.Var(&files, "file", "vignette file (repeatable)")
 	verbose := fs.Bool("verbose", false, "list wrong answers (file line, expected → top-1)")
+	rulesOnly := fs.Bool("rules-only", false, "without the ONNX models: knowledge graph and rules alone")
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
 	if err := parseFlags(fs, args); err != nil {
@@ -358,7 +359,7 @@ func evalDiagnosis(args []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("give at least one --file")
 	}
-	st, err := evalStack(*models, *ortLib, false)
+	st, err := evalStack(*models, *ortLib, *rulesOnly)
 	if err != nil {
 		return err
 	}

@@ -223,6 +223,7 @@ def main():
     ap.add_argument("--ask-weight", type=float, default=1.0, help="loss weight of the ask head")
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--feature-dropout", type=float, default=0.3, help="share of input features dropped per training row")
     ap.add_argument("--out", default=OUT)
     args = ap.parse_args()
 
@@ -255,6 +256,7 @@ def main():
     y = torch.tensor([pos[r["disease"]] for r in train])
     w = torch.tensor([1.0 if "source" in r and r["source"] == "kg" else args.bench_weight for r in train])
     model = IndexBag(lay.vocab, args.hidden, [len(labels), lay.S], second_sigmoid=True)
+    model.feature_dropout = args.feature_dropout
     opts = model.optimizers(args.lr)
     bs = 128
     steps = args.epochs * ((len(train) + bs - 1) // bs)
