@@ -15,6 +15,7 @@ import (
 type fakeRunner struct {
 	cfgs  map[string]*inference.ModelConfig
 	probs []float32
+	ood   float32 // sent as the "ood" output when set
 	got   inference.Request
 }
 
@@ -33,8 +34,16 @@ func (f *fakeRunner) Infer(ctx context.Context, req inference.Request) (*inferen
 	for i := 0; i < n; i++ {
 		out = append(out, f.probs...)
 	}
-	return &inference.Result{Model: req.Model, Version: "1", Outputs: []inference.Tensor{{
-		Name: "probs", DataType: inference.FP32, Shape: []int64{int64(n), int64(len(f.probs))}, Data: out}}}, nil
+	res := &inference.Result{Model: req.Model, Version: "1", Outputs: []inference.Tensor{{
+		Name: "probs", DataType: inference.FP32, Shape: []int64{int64(n), int64(len(f.probs))}, Data: out}}}
+	if f.ood != 0 {
+		ood := make([]float32, n)
+		for i := range ood {
+			ood[i] = f.ood
+		}
+		res.Outputs = append(res.Outputs, inference.Tensor{Name: "ood", DataType: inference.FP32, Shape: []int64{int64(n), 1}, Data: ood})
+	}
+	return res, nil
 }
 
 var (
@@ -52,7 +61,7 @@ func grey(w, h int) *Image {
 
 func TestClassifyChest(t *testing.T) {
 	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelChestXray: chestCfg}, probs: []float32{0.07, 0.93}}
-	resp, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50))
+	resp, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +73,7 @@ func TestClassifyChest(t *testing.T) {
 	}
 	b, _ := json.Marshal(resp)
 	want := `{"request_id":"","findings":[{"label":"pneumonia","name":"肺炎","probability":0.93},{"label":"normal","name":"正常","probability":0.07}],` +
-		`"input":{"format":"dicom","width":60,"height":50,"modality":"CR"},"models":[{"name":"chest-xray","version":"1"}],"disclaimer":"` + Disclaimer + `"}`
+		`"input":{"format":"dicom","width":60,"height":50,"modality":"CR"},"models":[{"name":"chest-xray","version":"1"}],"quality":{"ok":true},"disclaimer":"` + Disclaimer + `"}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}
@@ -85,8 +94,8 @@ func TestClassifyDermUrgency(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelDermatology: dermCfg}, probs: c.probs}
-			img := &Image{Format: FormatJPEG, Width: 7, Height: 5, Channels: 3, Pix: make([]uint8, 7*5*3)}
-			resp, err := NewService(fr).Classify(context.Background(), ModelDermatology, img)
+			img := &Image{Format: FormatJPEG, Width: 40, Height: 30, Channels: 3, Pix: make([]uint8, 40*30*3)}
+			resp, err := NewService(fr).Classify(context.Background(), ModelDermatology, img, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,20 +122,20 @@ func TestClassifyDermUrgency(t *testing.T) {
 
 func TestClassifyNoModel(t *testing.T) {
 	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{}}
-	_, err := NewService(fr).Classify(context.Background(), ModelDermatology, grey(8, 8))
+	_, err := NewService(fr).Classify(context.Background(), ModelDermatology, grey(8, 8), Options{})
 	if !errors.Is(err, ErrNoModel) || !strings.Contains(err.Error(), "no dermatology model is installed") {
 		t.Fatalf("err = %v", err)
 	}
 	// A model without labels/preprocess is not an image classifier.
 	fr.cfgs["text"] = &inference.ModelConfig{Name: "text", Inputs: []inference.IOConfig{{Name: "x"}}}
-	if _, err := NewService(fr).Classify(context.Background(), "text", grey(8, 8)); !errors.Is(err, ErrNoModel) {
+	if _, err := NewService(fr).Classify(context.Background(), "text", grey(8, 8), Options{}); !errors.Is(err, ErrNoModel) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestClassifyBadOutput(t *testing.T) {
 	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelChestXray: chestCfg}, probs: []float32{0.1, 0.2, 0.7}}
-	if _, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(8, 8)); err == nil {
+	if _, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(8, 8), Options{}); err == nil {
 		t.Fatal("3 probabilities for 2 labels accepted")
 	}
 }
