@@ -19,8 +19,8 @@ import (
 //	aspect_ratio     decoded width/height                       long/short side > 4           > 2
 //	blank            luma std of the thumbnail                  < 3 (of 255)                  —
 //	wrong_modality   mean chroma of the thumbnail               grey model: > 8; colour model: < 6 (of 255)
-//	document         paper share and neighbour correlation      paper > 0.6 and colourless, or paper > 0.05 and correlation < 0.8
 //	noise            neighbour correlation of thumbnail luma    < 0.5                         —
+//	document         paper share and neighbour correlation      paper > 0.6 and colourless, or paper > 0.05 and correlation < 0.8
 //	out_of_distribution  the model's "ood" output               > gate.ood_refuse             > gate.ood_flag
 //
 // The thumbnail is the decoded image area-resized to at most 64 pixels a
@@ -241,10 +241,10 @@ func checkInput(img *Image, p *inference.Preprocess, g *inference.Gate) (*Qualit
 		return nil, reject(CheckModality, "这是一张彩色照片，不是X光片")
 	case g.Modality == "colour" && st.Chroma < colourMinChroma:
 		return nil, reject(CheckModality, "这是一张灰度图像（如X光片或黑白照片），不是皮肤镜彩色照片")
-	case st.Paper > documentPaper && st.Chroma < colourMinChroma, st.Paper > documentSomePaper && st.NeighCor < documentMaxCorr:
-		return nil, reject(CheckDocument, "图像像是文字、表格或文档（大片白底），不是医学影像")
 	case st.NeighCor < noiseMinCorr:
 		return nil, reject(CheckNoise, "图像像是随机噪声，没有连续的解剖或皮损结构")
+	case st.Paper > documentPaper && st.Chroma < colourMinChroma, st.Paper > documentSomePaper && st.NeighCor < documentMaxCorr:
+		return nil, reject(CheckDocument, "图像像是文字、表格或文档（大片白底），不是医学影像")
 	}
 	return q, nil
 }

@@ -257,7 +257,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=default_data(), help="data folder (default $FENZHEN_DATA or ../shared/data)")
     ap.add_argument("--out", default=HERE, help="model folder; writes OUT/1/{model.onnx,config.yaml,metrics.json} and OUT/testdata/")
-    ap.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated seeds; one ensemble member each")
+    ap.add_argument("--seeds", default="1,2,3", help="comma-separated seeds; one ensemble member each")
     ap.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--search", action="store_true", help="compare candidate configs on val (seed 1); no export")
