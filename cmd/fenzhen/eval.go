@@ -84,6 +84,7 @@ func evalImaging(args []string) error {
 	url := fs.String("url", "", "with --via http: a running server's base URL instead of an in-process one")
 	junkN := fs.Int("junk", 40, "with --via http: synthetic junk images of each kind (blank, noise, text)")
 	conc := fs.Int("concurrency", 8, "with --via http: requests in flight")
+	limit := fs.Int("limit", 0, "evaluate only the first N images of each set (a quick smoke run; the figures then differ from metrics.json)")
 	batch := fs.Int("batch", 64, "with --via direct: images per inference call (capped by the model's max_batch_size)")
 	tol := fs.Float64("tolerance", 1e-3, "largest allowed difference from metrics.json before the command fails (AUCs through HTTP: twice this, as the answer rounds probabilities to 4 decimals)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -104,6 +105,7 @@ func evalImaging(args []string) error {
 	if err != nil {
 		return err
 	}
+	ds = truncate(ds, *limit)
 	if err := inference.InitRuntime(*ortLib); err != nil {
 		return err
 	}
@@ -113,7 +115,7 @@ func evalImaging(args []string) error {
 	}
 	defer repo.Close()
 	if *via == "http" {
-		return evalImagingHTTP(repo, *model, ds, *split, *npzPath, *data, *url, *junkN, *conc, *models, *tol, *asJSON)
+		return evalImagingHTTP(repo, *model, ds, *split, *npzPath, *data, *url, *junkN, *conc, *limit, *models, *tol, *asJSON)
 	}
 	p := newProgress("eval imaging "+*model, int64(ds.N), "images")
 	res, err := imaging.Evaluate(context.Background(), progressRunner{repo, p}, *model, ds, *batch)
@@ -145,15 +147,46 @@ type imagingHTTPResult struct {
 	Gate   []gateRates
 }
 
-func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Dataset, split, npzPath, dataDir, url string, junkN, conc int, modelsDir string, tol float64, asJSON bool) error {
+func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Dataset, split, npzPath, dataDir, url string, junkN, conc, limit int, modelsDir string, tol float64, asJSON bool) error {
+	out, version, err := runImagingHTTP(repo, model, ds, split, dataDir, url, junkN, conc, limit)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		printEval(os.Stdout, out.Points[0], split+" via HTTP (PNG)", npzPath)
+		fmt.Println("input gate (refused = 422, flagged = 200 with quality.ok false):")
+		for _, g := range out.Gate {
+			fmt.Println("  " + g.String())
+		}
+	}
+	ref, refPath := loadReference(filepath.Join(modelsDir, model, version, "metrics.json"), split)
+	err = compareReference(os.Stderr, out.Points[0], ref, refPath, tol, 2*tol)
+	if err != nil && out.Gate[0].Refused > 0 {
+		// metrics.json counts every image; refused ones have no answer here.
+		fmt.Fprintf(os.Stderr, "eval imaging: %d valid images were refused, so differences from metrics.json are expected (%v)\n", out.Gate[0].Refused, err)
+		return nil
+	}
+	return err
+}
+
+// runImagingHTTP posts ds (at every operating point), the other model's
+// images of the same split and junkN junk images of each kind to the
+// model's route, and returns the figures and the gate's rates.
+func runImagingHTTP(repo *inference.Repository, model string, ds *imaging.Dataset, split, dataDir, url string, junkN, conc, limit int) (*imagingHTTPResult, string, error) {
 	ctx := context.Background()
 	version, cfg, err := repo.Config(model, "")
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", imaging.ErrNoModel, model, err)
+		return nil, "", fmt.Errorf("%w: %s: %v", imaging.ErrNoModel, model, err)
 	}
 	route, ok := imagingRoutes[model]
 	if !ok {
-		return fmt.Errorf("--via http: no route for model %q", model)
+		return nil, "", fmt.Errorf("--via http: no route for model %q", model)
 	}
 	if url == "" {
 		var stop func()
@@ -188,6 +221,7 @@ func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Datas
 				fmt.Fprintf(os.Stderr, "eval imaging: no other-modality set (%v); its gate rate is not measured\n", err)
 				other = nil
 			}
+			other = truncate(other, limit)
 		}
 	}
 	if other != nil {
@@ -206,7 +240,7 @@ func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Datas
 		as, err := e.postAll(ctx, path, ds.N, cfg.Labels, own(ds), func() { p.Add(1) })
 		if err != nil {
 			p.Done()
-			return err
+			return nil, "", err
 		}
 		if firstAnswers == nil {
 			firstAnswers = as
@@ -214,7 +248,7 @@ func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Datas
 		res, refused := httpMetrics(cfg.Labels, ds.Labels, as)
 		if res == nil {
 			p.Done()
-			return fmt.Errorf("every %s image was refused", split)
+			return nil, "", fmt.Errorf("every %s image was refused", split)
 		}
 		res.Model, res.Version, res.OperatingPoint = model, version, name
 		if refused > 0 {
@@ -227,7 +261,7 @@ func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Datas
 		as, err := e.postAll(ctx, route, other.N, cfg.Labels, own(other), func() { p.Add(1) })
 		if err != nil {
 			p.Done()
-			return err
+			return nil, "", err
 		}
 		out.Gate = append(out.Gate, tally(fmt.Sprintf("other modality: %s %s", otherModel, split), as))
 	}
@@ -244,7 +278,7 @@ func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Datas
 		}, func() { p.Add(1) })
 		if err != nil {
 			p.Done()
-			return err
+			return nil, "", err
 		}
 		out.Gate = append(out.Gate, tally("junk: "+kind, as))
 	}
@@ -261,34 +295,20 @@ func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Datas
 			out.Points[0].Points = append(out.Points[0].Points, pt)
 		}
 	}
-	if asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return err
-		}
-	} else {
-		for i, r := range out.Points {
-			if i == 0 {
-				printEval(os.Stdout, r, split+" via HTTP (PNG)", npzPath)
-			}
-		}
-		fmt.Println("input gate (refused = 422, flagged = 200 with quality.ok false):")
-		for _, g := range out.Gate {
-			fmt.Println("  " + g.String())
-		}
-	}
-	ref, refPath := loadReference(filepath.Join(modelsDir, model, version, "metrics.json"), split)
-	err = compareReference(os.Stderr, out.Points[0], ref, refPath, tol, 2*tol)
-	if err != nil && out.Gate[0].Refused > 0 {
-		// metrics.json counts every image; refused ones have no answer here.
-		fmt.Fprintf(os.Stderr, "eval imaging: %d valid images were refused, so differences from metrics.json are expected (%v)\n", out.Gate[0].Refused, err)
-		return nil
-	}
-	return err
+	return out, version, nil
 }
 
 func imgBytesOf(d *imaging.Dataset) int { return d.Height * d.Width * d.Channels }
+
+// truncate keeps the first n images of d (all when n ≤ 0).
+func truncate(d *imaging.Dataset, n int) *imaging.Dataset {
+	if d == nil || n <= 0 || n >= d.N {
+		return d
+	}
+	c := *d
+	c.N, c.Labels, c.Pix = n, d.Labels[:n], d.Pix[:n*imgBytesOf(d)]
+	return &c
+}
 
 // loadNPZSplit reads <split>_images and <split>_labels.
 func loadNPZSplit(path, split string) (*imaging.Dataset, error) {
