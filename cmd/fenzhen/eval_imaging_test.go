@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +21,16 @@ func TestEvalImagingHTTPSmoke(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "derm", "dermamnist_like.npz")); err != nil {
 		t.Skipf("shared data not found (set FENZHEN_DATA to the data folder): %v", err)
+	}
+	// ONNX Runtime, once loaded, stays loaded for the process, and the serve
+	// tests need a process where it is not: run in a child test process.
+	if os.Getenv("FENZHEN_EVAL_SMOKE_CHILD") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestEvalImagingHTTPSmoke$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "FENZHEN_EVAL_SMOKE_CHILD=1", "FENZHEN_DATA="+data)
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "PASS") {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
 	}
 	t.Setenv("FENZHEN_PROGRESS", "off")
 	if err := inference.InitRuntime(""); err != nil {

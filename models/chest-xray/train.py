@@ -234,18 +234,69 @@ def choose_threshold(y, p1):
         key = (round(m["balanced_acc"], 6), -abs(t - 0.5))
         if key > (round(best[0], 6), -abs(best[1] - 0.5)):
             best = (m["balanced_acc"], float(t))
-    return best[1]
+    return round(best[1], 3)
 
 
-def choose_screening(y, p1, min_sens=0.98):
+def choose_screening(y, p1, min_sens=0.995):
     """The `screening` operating point: the highest threshold (grid of 0.005)
-    whose val sensitivity is at least min_sens. The target on test is 0.95;
-    val asks for more because a threshold read off 389 val positives is noisy."""
+    whose val sensitivity is at least min_sens (at most 2 of the 389 val
+    pneumonias missed). The target on test is 0.95; val asks for much more
+    because the val-tuned balanced point already misses few on val and
+    screening must sit clearly below it."""
     best = 0.005
     for t in np.round(np.arange(0.005, 0.96, 0.005), 3):
         if (p1[y == 1] >= t).mean() >= min_sens:
             best = float(t)
     return best
+
+
+def choose_operating_points(y, p1):
+    return {"balanced": choose_threshold(y, p1), "screening": choose_screening(y, p1)}
+
+
+def point_metrics(y, p1, ops, split=""):
+    out = {}
+    for name, t in ops.items():
+        ro = binary_metrics(y, p1, t)
+        out[name] = {"threshold": t, **{k: ro[k] for k in ("acc", "sensitivity", "specificity", "balanced_acc", "confusion_matrix")}}
+        print(f"{split} {name} (t={t}): acc {ro['acc']:.4f} sens {ro['sensitivity']:.4f} spec {ro['specificity']:.4f} cm {ro['confusion_matrix']}")
+    return out
+
+
+def recalibrate(out, data):
+    """Choose the operating points again on val from the committed graph's
+    probabilities (the same rule as a full run) and rewrite config.yaml and
+    the operating-point figures of metrics.json; the members are untouched."""
+    vdir = os.path.join(out, "1")
+    path = os.path.join(vdir, "model.onnx")
+    with open(os.path.join(vdir, "metrics.json")) as f:
+        metrics = json.load(f)
+    p = {s: onnx_numpy.run(path, {"image": data[s][0].numpy()})["probs"][:, 1] for s in ("val", "test")}
+    ops = choose_operating_points(data["val"][1].numpy(), p["val"])
+    print(f"val thresholds {ops}")
+    metrics["operating_points"] = ops
+    for s in ("val", "test"):
+        y = data[s][1].numpy()
+        r = binary_metrics(y, p[s], ops["balanced"])
+        keep = {k: metrics[s][k] for k in ("ood_flagged", "ood_refused")}
+        metrics[s] = {**r, "operating_points": point_metrics(y, p[s], ops, s), **keep}
+    write_config(vdir, ops, metrics["gate"])
+    with open(os.path.join(vdir, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+        f.write("\n")
+
+
+def write_config(vdir, ops, gate):
+    with open(os.path.join(vdir, "config.yaml"), "w") as f:
+        f.write(CONFIG_YAML + f"""# The decision is probs[pneumonia] >= threshold; a request picks the point (?operating_point=), chosen on val.
+operating_points:
+  default: balanced
+  points:
+    balanced: {{threshold: {ops["balanced"]}}}
+    screening: {{threshold: {ops["screening"]}}}
+# Input gate: the "ood" output above ood_flag gives quality.ok=false, above ood_refuse 422 (calibrated on val).
+gate: {{modality: grey, ood_flag: {gate["ood_flag"]}, ood_refuse: {gate["ood_refuse"]}}}
+""")
 
 
 def write_png(path, img):
@@ -262,6 +313,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--search", action="store_true", help="compare candidate configs on val (seed 1); no export")
     ap.add_argument("--only", default="", help="with --search: comma-separated candidate names")
+    ap.add_argument("--recalibrate", action="store_true",
+                    help="only choose the operating points again on the committed OUT/1/model.onnx (same rule as a full run)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -271,6 +324,9 @@ def main():
         print(f"{s}: {len(data[s][1])} images, normal {c[0]}, pneumonia {c[1]}")
     yva = data["val"][1].numpy()
 
+    if args.recalibrate:
+        recalibrate(args.out, data)
+        return
     if args.search:
         names = [n for n in SEARCH if not args.only or n in args.only.split(",")]
         for name in names:
@@ -300,7 +356,7 @@ def main():
     xva = data["val"][0]
     lp = sum(predict_logp(m, xva) for m in members) / len(members)
     pva = torch.softmax(lp, 1)[:, 1].numpy()
-    ops = {"balanced": choose_threshold(yva, pva), "screening": choose_screening(yva, pva)}
+    ops = choose_operating_points(yva, pva)
     print(f"val thresholds {ops}")
     whiten, centres = [], []
     for m in members:
@@ -322,11 +378,7 @@ def main():
         out = onnx_numpy.run(onnx_path, {"image": x.numpy()})
         p, ood = out["probs"], out["ood"]
         r = binary_metrics(y.numpy(), p[:, 1], ops["balanced"])
-        r["operating_points"] = {}
-        for name, t in ops.items():
-            ro = binary_metrics(y.numpy(), p[:, 1], t)
-            r["operating_points"][name] = {"threshold": t, **{k: ro[k] for k in ("acc", "sensitivity", "specificity", "balanced_acc", "confusion_matrix")}}
-            print(f"{s} {name} (t={t}): acc {ro['acc']:.4f} sens {ro['sensitivity']:.4f} spec {ro['specificity']:.4f} cm {ro['confusion_matrix']}")
+        r["operating_points"] = point_metrics(y.numpy(), p[:, 1], ops, s)
         r["ood_flagged"] = float((ood > gate["ood_flag"]).mean())
         r["ood_refused"] = float((ood > gate["ood_refuse"]).mean())
         res[s] = r
@@ -374,16 +426,7 @@ def export(model, out, data, ops, gate):
     if err > 1e-4 or oerr > 1e-4:
         sys.exit("error: exported ONNX disagrees with torch")
     os.replace(tmp, path)
-    with open(os.path.join(vdir, "config.yaml"), "w") as f:
-        f.write(CONFIG_YAML + f"""# The decision is probs[pneumonia] >= threshold; a request picks the point (?operating_point=), chosen on val.
-operating_points:
-  default: balanced
-  points:
-    balanced: {{threshold: {ops["balanced"]}}}
-    screening: {{threshold: {ops["screening"]}}}
-# Input gate: the "ood" output above ood_flag gives quality.ok=false, above ood_refuse 422 (calibrated on val).
-gate: {{modality: grey, ood_flag: {gate["ood_flag"]}, ood_refuse: {gate["ood_refuse"]}}}
-""")
+    write_config(vdir, ops, gate)
     return path, pt
 
 

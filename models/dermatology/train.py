@@ -20,6 +20,7 @@ Output contract (the Go server depends on it):
          the gate thresholds in config.yaml are calibrated on val
 """
 import argparse
+import hashlib
 import contextlib
 import json
 import os
@@ -308,7 +309,7 @@ def train_one(cfg, data, seed, mean, std, device="cpu", log=print):
 
 
 # --------------------------------------------------------------------------- operating point
-def choose_operating_point(y, logp, prior, min_mel=0.80, min_malignant=0.60):
+def choose_operating_point(y, logp, prior, min_mel=0.75, min_malignant=0.50):
     """The served decision is argmax(log p + b) with
     b = alpha*log(prior) + beta_mel*[mel] + beta_mal*[akiec, bcc]:
     alpha moves decisions towards the frequent classes (accuracy), the betas
@@ -430,10 +431,12 @@ def main():
     ap.add_argument("--data", default=default_data(), help="data folder (default $FENZHEN_DATA or ../shared/data)")
     ap.add_argument("--npz", default="", help="data set file (default DATA/derm/dermamnist_like.npz)")
     ap.add_argument("--out", default=HERE, help="model folder; writes OUT/1/{model.onnx,config.yaml,metrics.json} and OUT/testdata/")
-    ap.add_argument("--seeds", default="1", help="comma-separated seeds; one ensemble member each")
+    ap.add_argument("--seeds", default="1,2", help="comma-separated seeds; one ensemble member each")
     ap.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="torch device (the committed model is trained on cpu)")
+    ap.add_argument("--cache", default=os.path.join(HERE, ".cache"),
+                    help="keep each trained member's weights here (by config and seed) and reuse them; '' to always train")
     ap.add_argument("--search", default="", help="compare these candidates (comma-separated names, or 'all') on val; no export")
     ap.add_argument("--save-val", default="", help="with --search: save each candidate's val log-probabilities to DIR/NAME_sSEED.npy")
     args = ap.parse_args()
@@ -473,10 +476,27 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     t_start = time.time()
     members = []
+    key = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:12]
+    member_seconds = []
     for seed in seeds:
+        path = os.path.join(args.cache, f"member_{key}_s{seed}.pt") if args.cache else ""
+        if path and os.path.exists(path):
+            print(f"member seed={seed}: reusing {path}", flush=True)
+            m = SmallResNet(3, cfg["width"], tuple(cfg["blocks"]), K, cfg["dropout"], cfg["stem_stride"])
+            saved = torch.load(path)
+            m.load_state_dict(saved["state"])
+            members.append(m.eval())
+            member_seconds.append(saved["seconds"])
+            continue
         print(f"training member seed={seed} cfg={cfg}", flush=True)
+        t0 = time.time()
         members.append(train_one(cfg, data, seed, mean, std, args.device))
-    train_s = time.time() - t_start
+        member_seconds.append(round(time.time() - t0, 1))
+        print(f"member seed={seed} trained in {member_seconds[-1]:.0f}s", flush=True)
+        if path:
+            os.makedirs(args.cache, exist_ok=True)
+            torch.save({"state": members[-1].state_dict(), "seconds": member_seconds[-1]}, path)
+    train_s = sum(member_seconds)  # the members' own training time, cached ones included
     print(f"trained in {train_s:.0f}s", flush=True)
 
     # Operating point and gate, on val only.
@@ -516,7 +536,8 @@ def main():
         "decision": "argmax(log probs + logit_bias) at the operating point in config.yaml (val-chosen); figures below are at it",
         "operating_point": op, "gate": gate,
         "input_size": cfg["size"], "mean": mean, "std": std, "tta_flips_in_graph": True,
-        "seeds": seeds, "config": cfg, "train_seconds": round(train_s, 1), "torch_threads": args.threads,
+        "seeds": seeds, "config": cfg, "train_seconds": round(train_s, 1), "member_train_seconds": member_seconds,
+        "torch_threads": args.threads,
         "params_per_member": sum(q.numel() for q in members[0].parameters()),
         "onnx_bytes": os.path.getsize(onnx_path),
         "val": res["val"], "test": res["test"],
