@@ -56,11 +56,11 @@ func TestImagingGateHTTP(t *testing.T) {
 		{"/v1/imaging/chest", "gate/chest_normal.png", "image/png", "ok"},
 		{"/v1/imaging/chest", "gate/derm_nv.png", "image/png", "refuse:wrong_modality"},
 		{"/v1/imaging/chest", "gate/junk_blank_00.png", "image/png", "refuse:blank"},
-		{"/v1/imaging/chest", "gate/junk_text_00.png", "image/png", "refuse:document"},
+		{"/v1/imaging/chest", "gate/junk_text_02.png", "image/png", "refuse:document"},
 		{"/v1/imaging/chest", "gate/junk_noise_01.png", "image/png", "refuse:noise"},
 		{"/v1/imaging/chest", "gate/chest_16x16.png", "image/png", "flag:too_small"},
 		{"/v1/imaging/chest", "gate/chest_strip_150x28.png", "image/png", "refuse:aspect_ratio"},
-		{"/v1/imaging/chest", "dicom/multiframe_u8.dcm", "application/dicom", "flag:too_small"},
+		{"/v1/imaging/chest", "dicom/multiframe_u8.dcm", "application/dicom", "flag:too_small,out_of_distribution"}, // an XA frame: small and atypical
 		{"/v1/imaging/chest?operating_point=fastest", "gate/chest_normal.png", "image/png", "400"},
 		{"/v1/dermatology", "gate/derm_nv.png", "image/png", "ok"},
 		{"/v1/dermatology", "gate/chest_normal.png", "image/png", "refuse:wrong_modality"},
