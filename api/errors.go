@@ -104,6 +104,10 @@ func classify(err error) (code, msg string) {
 		return CodeUnsupportedMediaType, err.Error()
 	case errors.Is(err, imaging.ErrCorrupt):
 		return CodeUnprocessable, err.Error()
+	case errors.Is(err, imaging.ErrRejected):
+		return CodeUnprocessable, err.Error()
+	case errors.Is(err, imaging.ErrInvalid):
+		return CodeInvalidArgument, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return CodeDeadlineExceeded, "the request did not finish within its deadline"
 	case errors.Is(err, context.Canceled):

@@ -197,7 +197,7 @@ func (s *Server) imagingHandler(model string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		resp, err := s.deps.Imaging.Classify(c.Request().Context(), model, img)
+		resp, err := s.deps.Imaging.Classify(c.Request().Context(), model, img, imaging.Options{OperatingPoint: c.QueryParam("operating_point")})
 		if err != nil {
 			return err
 		}

@@ -239,6 +239,16 @@ func (c *Client) ClassifyChest(ctx context.Context, r io.Reader, contentType str
 	return c.classify(ctx, "/v1/imaging/chest", r, contentType)
 }
 
+// ClassifyChestAt is ClassifyChest with the decision taken at an operating
+// point: OperatingPointBalanced (the default) or OperatingPointScreening.
+func (c *Client) ClassifyChestAt(ctx context.Context, operatingPoint string, r io.Reader, contentType string) (*ImagingResponse, error) {
+	path := "/v1/imaging/chest"
+	if operatingPoint != "" {
+		path += "?operating_point=" + url.QueryEscape(operatingPoint)
+	}
+	return c.classify(ctx, path, r, contentType)
+}
+
 // ClassifyDermatology calls POST /v1/dermatology; see ClassifyChest.
 func (c *Client) ClassifyDermatology(ctx context.Context, r io.Reader, contentType string) (*ImagingResponse, error) {
 	return c.classify(ctx, "/v1/dermatology", r, contentType)

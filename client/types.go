@@ -259,7 +259,37 @@ type ImagingResponse struct {
 	Department     string   `json:"department,omitempty"`
 	DepartmentName string   `json:"department_name,omitempty"`
 	Urgency        *Urgency `json:"urgency,omitempty"`
-	Disclaimer     string   `json:"disclaimer"`
+	// Decision is the class decided at the operating point.
+	Decision *ImagingDecision `json:"decision,omitempty"`
+	// Quality is the input check's verdict; OK false means the result came
+	// with reservations that Reason explains.
+	Quality    *ImageQuality `json:"quality,omitempty"`
+	Disclaimer string        `json:"disclaimer"`
+}
+
+// Operating points of POST /v1/imaging/chest (ClassifyChestAt).
+const (
+	OperatingPointBalanced  = "balanced"  // the default: the val-tuned threshold
+	OperatingPointScreening = "screening" // sensitivity ≥ 0.95, lower specificity
+)
+
+// ImagingDecision is the class an imaging model decides at an operating point.
+type ImagingDecision struct {
+	Label          string `json:"label"`
+	Name           string `json:"name"`
+	OperatingPoint string `json:"operating_point"`
+	// Threshold (chest): the pneumonia probability at or above which it is decided.
+	Threshold *float64 `json:"threshold,omitempty"`
+}
+
+// ImageQuality is the input check's verdict on an accepted image. An image
+// the model cannot read is refused with a 422 unprocessable APIError instead.
+type ImageQuality struct {
+	OK     bool     `json:"ok"`
+	Reason string   `json:"reason,omitempty"`
+	Issues []string `json:"issues,omitempty"` // too_small, aspect_ratio, out_of_distribution
+	// OODScore is the out-of-distribution score over its flag threshold (> 1 flagged).
+	OODScore *float64 `json:"ood_score,omitempty"`
 }
 
 // Finding is one class of an imaging model.

@@ -17,20 +17,40 @@ type Dataset struct {
 }
 
 // EvalResult holds the metrics of one model on one data set. Decisions are
-// the argmax of the probabilities (first class on ties). AUC is the binary
-// ROC AUC of the last class for two classes, else the macro one-vs-rest
-// mean; ties in scores get average ranks (as sklearn and the training
-// scripts compute it).
+// taken at the model's default operating point (Decide; the argmax, first
+// class on ties, for a model without one). AUC is the binary ROC AUC of the
+// last class for two classes, else the macro one-vs-rest mean; ties in
+// scores get average ranks (as sklearn and the training scripts compute it).
 type EvalResult struct {
 	Model, Version   string
 	Labels           []string
 	N                int
+	OperatingPoint   string `json:",omitempty"` // the point Accuracy… are at; "" for the argmax
 	Accuracy         float64
 	AUC              float64
 	BalancedAccuracy float64
 	Recall           []float64 // per class, in label order
 	ClassAUC         []float64 // one-vs-rest, in label order
 	Confusion        [][]int   // true × predicted
+	// Points holds the decision figures at every operating point of the model.
+	Points []PointResult `json:",omitempty"`
+	// OODFlagged and OODRefused are the shares of images whose "ood" output
+	// is over the gate's flag and refuse thresholds (the model's score only;
+	// the rule checks are measured through HTTP by `fenzhen eval imaging`).
+	OODFlagged, OODRefused float64
+}
+
+// PointResult is the decision figures at one operating point. For two
+// classes Sensitivity is the recall of the second label and Specificity of
+// the first.
+type PointResult struct {
+	Name                     string
+	Threshold                *float64 `json:",omitempty"`
+	Accuracy                 float64
+	BalancedAccuracy         float64
+	Sensitivity, Specificity float64
+	Recall                   []float64
+	Confusion                [][]int
 }
 
 // Evaluate runs every image of ds through Preprocess and model in batches of
@@ -58,6 +78,8 @@ func Evaluate(ctx context.Context, r inference.Runner, model string, ds *Dataset
 	per := p.Channels * p.Height * p.Width
 	imgBytes := ds.Height * ds.Width * ds.Channels
 	probs := make([][]float32, 0, ds.N)
+	var ood []float32
+	g := cfg.Gate
 	for start := 0; start < ds.N; start += batch {
 		n := min(batch, ds.N-start)
 		x := make([]float32, n*per)
@@ -79,14 +101,80 @@ func Evaluate(ctx context.Context, r inference.Runner, model string, ds *Dataset
 			return nil, fmt.Errorf("batch at %d: %w", start, err)
 		}
 		probs = append(probs, rows...)
+		if g != nil && g.OODFlag > 0 {
+			o, err := oodScores(res, g.OODOutput, n)
+			if err != nil {
+				return nil, fmt.Errorf("batch at %d: %w", start, err)
+			}
+			ood = append(ood, o...)
+		}
 	}
-	out := Metrics(labels, ds.Labels, probs)
+	out := MetricsAt(labels, ds.Labels, probs, cfg.OperatingPoints)
 	out.Model, out.Version = model, version
+	for _, o := range ood {
+		if float64(o) > g.OODFlag {
+			out.OODFlagged++
+		}
+		if g.OODRefuse > 0 && float64(o) > g.OODRefuse {
+			out.OODRefused++
+		}
+	}
+	if len(ood) > 0 {
+		out.OODFlagged /= float64(len(ood))
+		out.OODRefused /= float64(len(ood))
+	}
 	return out, nil
 }
 
-// Metrics computes EvalResult's figures from true labels and probabilities.
+// Metrics computes EvalResult's figures from true labels and probabilities,
+// deciding by the argmax.
 func Metrics(labels []string, y []int, probs [][]float32) *EvalResult {
+	return MetricsAt(labels, y, probs, nil)
+}
+
+// MetricsAt computes EvalResult's figures with decisions at every operating
+// point of ops (the top-level figures at ops.Default; the argmax when ops is nil).
+func MetricsAt(labels []string, y []int, probs [][]float32, ops *inference.OperatingPoints) *EvalResult {
+	names := []string{""}
+	if ops != nil {
+		names = names[:0]
+		for n := range ops.Points {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+	}
+	var res *EvalResult
+	var points []PointResult
+	for _, name := range names {
+		var op *inference.OperatingPoint
+		if ops != nil {
+			o := ops.Points[name]
+			op = &o
+		}
+		pred := make([]int, len(y))
+		for i := range y {
+			pred[i] = Decide(op, probs[i])
+		}
+		r := MetricsOf(labels, y, probs, pred)
+		if ops == nil || name == ops.Default {
+			res = r
+			res.OperatingPoint = name
+		}
+		if op != nil {
+			pr := PointResult{Name: name, Threshold: op.Threshold, Accuracy: r.Accuracy, BalancedAccuracy: r.BalancedAccuracy, Recall: r.Recall, Confusion: r.Confusion}
+			if len(labels) == 2 {
+				pr.Sensitivity, pr.Specificity = r.Recall[1], r.Recall[0]
+			}
+			points = append(points, pr)
+		}
+	}
+	res.Points = points
+	return res
+}
+
+// MetricsOf computes EvalResult's figures from true labels, probabilities
+// (for the AUCs) and decided labels pred.
+func MetricsOf(labels []string, y []int, probs [][]float32, pred []int) *EvalResult {
 	k := len(labels)
 	res := &EvalResult{Labels: labels, N: len(y), Recall: make([]float64, k), ClassAUC: make([]float64, k), Confusion: make([][]int, k)}
 	for i := range res.Confusion {
@@ -94,16 +182,10 @@ func Metrics(labels []string, y []int, probs [][]float32) *EvalResult {
 	}
 	correct := 0
 	for i, t := range y {
-		pred := 0
-		for c := 1; c < k; c++ {
-			if probs[i][c] > probs[i][pred] {
-				pred = c
-			}
+		if t >= 0 && t < k && pred[i] >= 0 && pred[i] < k {
+			res.Confusion[t][pred[i]]++
 		}
-		if t >= 0 && t < k {
-			res.Confusion[t][pred]++
-		}
-		if pred == t {
+		if pred[i] == t {
 			correct++
 		}
 	}

@@ -87,8 +87,34 @@ type Response struct {
 	Department     string   `json:"department,omitempty"`
 	DepartmentName string   `json:"department_name,omitempty"`
 	Urgency        *Urgency `json:"urgency,omitempty"`
-	Disclaimer     string   `json:"disclaimer"`
+	// Decision is the class decided at an operating point (absent for a
+	// model whose config has no operating_points).
+	Decision *Decision `json:"decision,omitempty"`
+	// Quality is the input gate's verdict on the image.
+	Quality    *Quality `json:"quality"`
+	Disclaimer string   `json:"disclaimer"`
 }
+
+// Decision is the class decided at an operating point of the model.
+type Decision struct {
+	Label          string `json:"label"`
+	Name           string `json:"name"`
+	OperatingPoint string `json:"operating_point"`
+	// Threshold is the probability of the model's second label (pneumonia)
+	// at or above which it is decided; for two-label models only.
+	Threshold *float64 `json:"threshold,omitempty"`
+}
+
+// Options tune one classification.
+type Options struct {
+	// OperatingPoint names one of the model's operating points (chest-xray:
+	// balanced, screening); empty means the model's default.
+	OperatingPoint string
+}
+
+// ErrInvalid: the request asks for something the model does not have (an
+// unknown operating point). HTTP 400.
+var ErrInvalid = errors.New("invalid imaging request")
 
 // Urgency levels and labels (as in triage).
 var urgencyLabels = map[string]string{
@@ -114,9 +140,12 @@ type Service struct {
 func NewService(r inference.Runner) *Service { return &Service{runner: r} }
 
 // Classify runs model (ModelChestXray or ModelDermatology, or any classifier
-// with labels and preprocess in its config) on img. A model missing from
-// the repository gives ErrNoModel, never a made-up answer.
-func (s *Service) Classify(ctx context.Context, model string, img *Image) (*Response, error) {
+// with labels and preprocess in its config) on img, behind the input gate
+// of the model's config: an image the model does not read gives a
+// *RejectError (ErrRejected); one it reads with reservations gets
+// Quality.OK false. A model missing from the repository gives ErrNoModel,
+// never a made-up answer.
+func (s *Service) Classify(ctx context.Context, model string, img *Image, opts Options) (*Response, error) {
 	version, cfg, err := s.runner.Config(model, "")
 	if err != nil {
 		title := modelTitles[model]
@@ -126,6 +155,17 @@ func (s *Service) Classify(ctx context.Context, model string, img *Image) (*Resp
 		return nil, fmt.Errorf("%w: no %s model is installed (%v)", ErrNoModel, title, err)
 	}
 	input, labels, err := modelIO(model, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opName, op, err := operatingPoint(cfg, opts.OperatingPoint)
+	if err != nil {
+		return nil, err
+	}
+	if img.Channels != 1 && img.Channels != 3 || img.Width < 1 || img.Height < 1 || len(img.Pix) != img.Width*img.Height*img.Channels {
+		return nil, fmt.Errorf("%w: image buffer %d bytes for %d×%d×%d", ErrCorrupt, len(img.Pix), img.Width, img.Height, img.Channels)
+	}
+	quality, err := checkInput(img, cfg.Preprocess, cfg.Gate)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +184,15 @@ func (s *Service) Classify(ctx context.Context, model string, img *Image) (*Resp
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", model, err)
 	}
+	if g := cfg.Gate; g != nil && g.OODFlag > 0 {
+		ood, err := oodScores(res, g.OODOutput, 1)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", model, err)
+		}
+		if err := checkOOD(quality, float64(ood[0]), g); err != nil {
+			return nil, err
+		}
+	}
 	if res.Version != "" {
 		version = res.Version
 	}
@@ -151,13 +200,94 @@ func (s *Service) Classify(ctx context.Context, model string, img *Image) (*Resp
 		Findings:   findings(labels, probs),
 		Input:      InputInfo{Format: img.Format, Width: img.Width, Height: img.Height, Modality: img.Modality},
 		Models:     []ModelRef{{Name: model, Version: version}},
+		Quality:    quality,
 		Disclaimer: Disclaimer,
+	}
+	if op != nil {
+		k := Decide(op, probs[0])
+		resp.Decision = &Decision{Label: labels[k], Name: labelName(labels[k]), OperatingPoint: opName, Threshold: op.Threshold}
 	}
 	if model == ModelDermatology {
 		resp.Department, resp.DepartmentName = "13", "皮肤科"
-		resp.Urgency = dermUrgency(resp.Findings)
+		resp.Urgency = dermUrgency(resp.Findings, resp.Decision)
 	}
 	return resp, nil
+}
+
+// operatingPoint resolves the requested operating point of cfg ("" is the
+// default). A model without operating points has none, and asking for one
+// is an error.
+func operatingPoint(cfg *inference.ModelConfig, name string) (string, *inference.OperatingPoint, error) {
+	ops := cfg.OperatingPoints
+	if ops == nil {
+		if name != "" {
+			return "", nil, fmt.Errorf("%w: model %s has no operating points (asked for %q)", ErrInvalid, cfg.Name, name)
+		}
+		return "", nil, nil
+	}
+	if name == "" {
+		name = ops.Default
+	}
+	op, ok := ops.Points[name]
+	if !ok {
+		names := make([]string, 0, len(ops.Points))
+		for n := range ops.Points {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return "", nil, fmt.Errorf("%w: operating_point %q is not one of %s", ErrInvalid, name, strings.Join(names, ", "))
+	}
+	return name, &op, nil
+}
+
+// Decide returns the index of the label decided at op for one row of
+// probabilities: with a threshold (two labels), the second label when its
+// probability reaches it; with a logit bias, the argmax of log(p) + bias
+// (p floored at 1e-12; the first label on ties); with neither, the argmax.
+func Decide(op *inference.OperatingPoint, p []float32) int {
+	if op != nil && op.Threshold != nil && len(p) == 2 {
+		if float64(p[1]) >= *op.Threshold {
+			return 1
+		}
+		return 0
+	}
+	best, bestV := 0, math.Inf(-1)
+	for i, v := range p {
+		s := float64(v)
+		if op != nil && op.LogitBias != nil {
+			s = math.Log(math.Max(s, 1e-12)) + op.LogitBias[i]
+		}
+		if s > bestV {
+			best, bestV = i, s
+		}
+	}
+	return best
+}
+
+func labelName(l string) string {
+	if n := labelNames[l]; n != "" {
+		return n
+	}
+	return l
+}
+
+// oodScores reads n values of the [N,1] output named name.
+func oodScores(res *inference.Result, name string, n int) ([]float32, error) {
+	for i := range res.Outputs {
+		if o := &res.Outputs[i]; o.Name == name {
+			data, ok := o.Data.([]float32)
+			if !ok || len(data) != n {
+				return nil, fmt.Errorf("output %q: %T of %d values, want %d float32", name, o.Data, len(data), n)
+			}
+			for _, v := range data {
+				if math.IsNaN(float64(v)) {
+					return nil, fmt.Errorf("output %q holds NaN", name)
+				}
+			}
+			return data, nil
+		}
+	}
+	return nil, fmt.Errorf("no output %q (the gate's ood_output)", name)
 }
 
 // modelIO checks that cfg describes an image classifier and returns its
@@ -203,10 +333,7 @@ func probabilities(res *inference.Result, k, n int) ([][]float32, error) {
 func findings(labels []string, probs [][]float32) []Finding {
 	fs := make([]Finding, len(labels))
 	for i, l := range labels {
-		name := labelNames[l]
-		if name == "" {
-			name = l
-		}
+		name := labelName(l)
 		// Round to 4 decimals: float32 noise is not information.
 		fs[i] = Finding{Label: l, Name: name, Probability: math.Round(float64(probs[0][i])*1e4) / 1e4}
 	}
@@ -214,9 +341,10 @@ func findings(labels []string, probs [][]float32) []Finding {
 	return fs
 }
 
-// dermUrgency: mel/bcc/akiec top-1, or their summed probability ≥
-// MalignantThreshold → urgent, with reasons; otherwise routine.
-func dermUrgency(fs []Finding) *Urgency {
+// dermUrgency: mel/bcc/akiec decided (at the operating point; without one,
+// top-1), or their summed probability ≥ MalignantThreshold → urgent, with
+// reasons; otherwise routine.
+func dermUrgency(fs []Finding, d *Decision) *Urgency {
 	sum := 0.0
 	var names []string
 	for _, f := range fs {
@@ -230,6 +358,13 @@ func dermUrgency(fs []Finding) *Urgency {
 		}
 	}
 	top := fs[0]
+	if d != nil {
+		for _, f := range fs {
+			if f.Label == d.Label {
+				top = f
+			}
+		}
+	}
 	topMalignant := false
 	for _, m := range malignant {
 		topMalignant = topMalignant || top.Label == m
@@ -238,7 +373,7 @@ func dermUrgency(fs []Finding) *Urgency {
 	switch {
 	case topMalignant:
 		u.Level = "urgent"
-		u.Reasons = append(u.Reasons, fmt.Sprintf("最可能的结果为%s（%.0f%%），属恶性或癌前病变，建议24小时内到皮肤科就诊，必要时行皮肤镜或病理活检", top.Name, top.Probability*100))
+		u.Reasons = append(u.Reasons, fmt.Sprintf("模型判断为%s（概率%.0f%%），属恶性或癌前病变，建议24小时内到皮肤科就诊，必要时行皮肤镜或病理活检", top.Name, top.Probability*100))
 		u.RedFlags = append(u.RedFlags, RedFlag{ID: top.Label, Name: top.Name, Text: fmt.Sprintf("%.0f%%", top.Probability*100)})
 	case sum >= MalignantThreshold:
 		u.Level = "urgent"

@@ -15,6 +15,7 @@ import (
 type fakeRunner struct {
 	cfgs  map[string]*inference.ModelConfig
 	probs []float32
+	ood   float32 // sent as the "ood" output when set
 	got   inference.Request
 }
 
@@ -33,8 +34,16 @@ func (f *fakeRunner) Infer(ctx context.Context, req inference.Request) (*inferen
 	for i := 0; i < n; i++ {
 		out = append(out, f.probs...)
 	}
-	return &inference.Result{Model: req.Model, Version: "1", Outputs: []inference.Tensor{{
-		Name: "probs", DataType: inference.FP32, Shape: []int64{int64(n), int64(len(f.probs))}, Data: out}}}, nil
+	res := &inference.Result{Model: req.Model, Version: "1", Outputs: []inference.Tensor{{
+		Name: "probs", DataType: inference.FP32, Shape: []int64{int64(n), int64(len(f.probs))}, Data: out}}}
+	if f.ood != 0 {
+		ood := make([]float32, n)
+		for i := range ood {
+			ood[i] = f.ood
+		}
+		res.Outputs = append(res.Outputs, inference.Tensor{Name: "ood", DataType: inference.FP32, Shape: []int64{int64(n), 1}, Data: ood})
+	}
+	return res, nil
 }
 
 var (
@@ -52,7 +61,7 @@ func grey(w, h int) *Image {
 
 func TestClassifyChest(t *testing.T) {
 	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelChestXray: chestCfg}, probs: []float32{0.07, 0.93}}
-	resp, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50))
+	resp, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +73,7 @@ func TestClassifyChest(t *testing.T) {
 	}
 	b, _ := json.Marshal(resp)
 	want := `{"request_id":"","findings":[{"label":"pneumonia","name":"肺炎","probability":0.93},{"label":"normal","name":"正常","probability":0.07}],` +
-		`"input":{"format":"dicom","width":60,"height":50,"modality":"CR"},"models":[{"name":"chest-xray","version":"1"}],"disclaimer":"` + Disclaimer + `"}`
+		`"input":{"format":"dicom","width":60,"height":50,"modality":"CR"},"models":[{"name":"chest-xray","version":"1"}],"quality":{"ok":true},"disclaimer":"` + Disclaimer + `"}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}
@@ -85,8 +94,8 @@ func TestClassifyDermUrgency(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelDermatology: dermCfg}, probs: c.probs}
-			img := &Image{Format: FormatJPEG, Width: 7, Height: 5, Channels: 3, Pix: make([]uint8, 7*5*3)}
-			resp, err := NewService(fr).Classify(context.Background(), ModelDermatology, img)
+			img := &Image{Format: FormatJPEG, Width: 40, Height: 30, Channels: 3, Pix: make([]uint8, 40*30*3)}
+			resp, err := NewService(fr).Classify(context.Background(), ModelDermatology, img, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,20 +122,93 @@ func TestClassifyDermUrgency(t *testing.T) {
 
 func TestClassifyNoModel(t *testing.T) {
 	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{}}
-	_, err := NewService(fr).Classify(context.Background(), ModelDermatology, grey(8, 8))
+	_, err := NewService(fr).Classify(context.Background(), ModelDermatology, grey(8, 8), Options{})
 	if !errors.Is(err, ErrNoModel) || !strings.Contains(err.Error(), "no dermatology model is installed") {
 		t.Fatalf("err = %v", err)
 	}
 	// A model without labels/preprocess is not an image classifier.
 	fr.cfgs["text"] = &inference.ModelConfig{Name: "text", Inputs: []inference.IOConfig{{Name: "x"}}}
-	if _, err := NewService(fr).Classify(context.Background(), "text", grey(8, 8)); !errors.Is(err, ErrNoModel) {
+	if _, err := NewService(fr).Classify(context.Background(), "text", grey(8, 8), Options{}); !errors.Is(err, ErrNoModel) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestClassifyBadOutput(t *testing.T) {
 	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelChestXray: chestCfg}, probs: []float32{0.1, 0.2, 0.7}}
-	if _, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(8, 8)); err == nil {
+	if _, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(8, 8), Options{}); err == nil {
 		t.Fatal("3 probabilities for 2 labels accepted")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestDecide(t *testing.T) {
+	cases := []struct {
+		name string
+		op   *inference.OperatingPoint
+		p    []float32
+		want int
+	}{
+		{"argmax", nil, []float32{0.2, 0.5, 0.3}, 1},
+		{"argmax ties: first", nil, []float32{0.5, 0.5}, 0},
+		{"threshold reached", &inference.OperatingPoint{Threshold: ptr(0.25)}, []float32{0.75, 0.25}, 1},
+		{"threshold missed", &inference.OperatingPoint{Threshold: ptr(0.25)}, []float32{0.76, 0.24}, 0},
+		{"bias moves the decision", &inference.OperatingPoint{LogitBias: []float64{0, 0, 1}}, []float32{0.2, 0.5, 0.3}, 2},
+		{"bias not enough", &inference.OperatingPoint{LogitBias: []float64{0, 0, 0.4}}, []float32{0.2, 0.5, 0.3}, 1},
+		{"zero probability floored", &inference.OperatingPoint{LogitBias: []float64{30, 0}}, []float32{0, 1}, 0},
+	}
+	for _, c := range cases {
+		if got := Decide(c.op, c.p); got != c.want {
+			t.Errorf("%s: Decide = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestClassifyOperatingPoints(t *testing.T) {
+	cfg := *chestCfg
+	cfg.OperatingPoints = &inference.OperatingPoints{Default: "balanced", Points: map[string]inference.OperatingPoint{
+		"balanced": {Threshold: ptr(0.5)}, "screening": {Threshold: ptr(0.1)}}}
+	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelChestXray: &cfg}, probs: []float32{0.8, 0.2}}
+	for _, c := range []struct{ ask, point, label string }{{"", "balanced", "normal"}, {"balanced", "balanced", "normal"}, {"screening", "screening", "pneumonia"}} {
+		resp, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50), Options{OperatingPoint: c.ask})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := resp.Decision
+		if d == nil || d.OperatingPoint != c.point || d.Label != c.label || d.Name != labelNames[c.label] || d.Threshold == nil {
+			t.Errorf("ask %q: decision %+v, want %s at %s", c.ask, d, c.label, c.point)
+		}
+		if resp.Findings[0].Label != "normal" { // findings stay ordered by probability
+			t.Errorf("findings %+v", resp.Findings)
+		}
+	}
+	_, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50), Options{OperatingPoint: "sensitive"})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "balanced, screening") {
+		t.Errorf("unknown operating point: %v", err)
+	}
+	// A model without operating points answers without a decision and refuses a named one.
+	fr.cfgs[ModelChestXray] = chestCfg
+	if resp, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50), Options{}); err != nil || resp.Decision != nil {
+		t.Errorf("no operating points: %+v, %v", resp, err)
+	}
+	if _, err := NewService(fr).Classify(context.Background(), ModelChestXray, grey(60, 50), Options{OperatingPoint: "screening"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("no operating points, asked for one: %v", err)
+	}
+}
+
+// At an operating point that favours melanoma, a lesion whose top
+// probability is a naevus is decided as melanoma and is urgent.
+func TestDermDecisionUrgency(t *testing.T) {
+	cfg := *dermCfg
+	cfg.OperatingPoints = &inference.OperatingPoints{Default: "balanced", Points: map[string]inference.OperatingPoint{
+		"balanced": {LogitBias: []float64{0, 0, 0, 0, 1.2, 0, 0}}}}
+	fr := &fakeRunner{cfgs: map[string]*inference.ModelConfig{ModelDermatology: &cfg}, probs: []float32{0.01, 0.01, 0.02, 0.01, 0.25, 0.69, 0.01}}
+	img := &Image{Format: FormatPNG, Width: 64, Height: 64, Channels: 3, Pix: make([]uint8, 64*64*3)}
+	resp, err := NewService(fr).Classify(context.Background(), ModelDermatology, img, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Findings[0].Label != "nv" || resp.Decision.Label != "mel" || resp.Urgency.Level != "urgent" || !strings.Contains(resp.Urgency.Reasons[0], "黑色素瘤") {
+		t.Errorf("top %s decision %+v urgency %+v", resp.Findings[0].Label, resp.Decision, resp.Urgency)
 	}
 }

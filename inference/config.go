@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -33,6 +34,41 @@ type ModelConfig struct {
 	// config parameters are (triage models record the feature layout and
 	// vocabulary they were trained on).
 	Parameters map[string]string `yaml:"parameters,omitempty"`
+	// OperatingPoints are a classifier's decision rules (imaging applies them).
+	OperatingPoints *OperatingPoints `yaml:"operating_points,omitempty"`
+	// Gate is an image classifier's input gate (imaging applies it).
+	Gate *Gate `yaml:"gate,omitempty"`
+}
+
+// OperatingPoints names a classifier's decision rules; a request picks one
+// by name, or gets Default.
+type OperatingPoints struct {
+	Default string                    `yaml:"default"`
+	Points  map[string]OperatingPoint `yaml:"points"`
+}
+
+// OperatingPoint is one decision rule. Exactly one field is set.
+type OperatingPoint struct {
+	// Threshold (two labels only): the second label is decided when its
+	// probability is at least Threshold, else the first.
+	Threshold *float64 `yaml:"threshold,omitempty"`
+	// LogitBias: the decision is argmax over labels of log(p) + LogitBias.
+	LogitBias []float64 `yaml:"logit_bias,omitempty"`
+}
+
+// Gate is the input gate of an image classifier: what colour of image it
+// reads, and thresholds on its out-of-distribution output.
+type Gate struct {
+	// Modality is "grey" (radiographs: a colour photo is refused) or
+	// "colour" (photographs: a greyscale image is refused).
+	Modality string `yaml:"modality"`
+	// OODOutput names the [N,1] output holding the out-of-distribution
+	// score (default "ood"); OODFlag and OODRefuse are its thresholds: above
+	// OODFlag the answer carries quality.ok=false, above OODRefuse the image
+	// is refused. Zero turns the score off.
+	OODOutput string  `yaml:"ood_output,omitempty"`
+	OODFlag   float64 `yaml:"ood_flag"`
+	OODRefuse float64 `yaml:"ood_refuse"`
 }
 
 // IOConfig declares one input or output. Shape excludes the batch dimension
@@ -196,6 +232,59 @@ func (c *ModelConfig) validate(dirName string) error {
 		for i, s := range p.Std {
 			if s <= 0 {
 				return fmt.Errorf("preprocess.std[%d]: must be positive", i)
+			}
+		}
+	}
+	if err := c.validateDecision(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// validateDecision checks operating_points and gate against the labels and outputs.
+func (c *ModelConfig) validateDecision() error {
+	if op := c.OperatingPoints; op != nil {
+		if len(op.Points) == 0 {
+			return errors.New("operating_points.points: at least one point is required")
+		}
+		if _, ok := op.Points[op.Default]; !ok {
+			return fmt.Errorf("operating_points.default: %q is not one of the points", op.Default)
+		}
+		for name, p := range op.Points {
+			switch {
+			case (p.Threshold == nil) == (p.LogitBias == nil):
+				return fmt.Errorf("operating_points.points.%s: set exactly one of threshold and logit_bias", name)
+			case p.Threshold != nil && len(c.Labels) != 2:
+				return fmt.Errorf("operating_points.points.%s.threshold: needs exactly two labels, have %d", name, len(c.Labels))
+			case p.Threshold != nil && !(*p.Threshold > 0 && *p.Threshold < 1):
+				return fmt.Errorf("operating_points.points.%s.threshold: %v is outside (0,1)", name, *p.Threshold)
+			case p.LogitBias != nil && len(p.LogitBias) != len(c.Labels):
+				return fmt.Errorf("operating_points.points.%s.logit_bias: %d values for %d labels", name, len(p.LogitBias), len(c.Labels))
+			}
+			for i, b := range p.LogitBias {
+				if math.IsNaN(b) || math.IsInf(b, 0) {
+					return fmt.Errorf("operating_points.points.%s.logit_bias[%d]: not a finite number", name, i)
+				}
+			}
+		}
+	}
+	if g := c.Gate; g != nil {
+		if g.Modality != "grey" && g.Modality != "colour" {
+			return fmt.Errorf("gate.modality: %q is not grey or colour", g.Modality)
+		}
+		if g.OODOutput == "" {
+			g.OODOutput = "ood"
+		}
+		if g.OODFlag < 0 || g.OODRefuse < 0 || (g.OODRefuse > 0 && g.OODRefuse < g.OODFlag) {
+			return fmt.Errorf("gate: ood_flag %v and ood_refuse %v must be non-negative with ood_refuse >= ood_flag", g.OODFlag, g.OODRefuse)
+		}
+		if g.OODFlag > 0 || g.OODRefuse > 0 {
+			found := false
+			for _, o := range c.Outputs {
+				found = found || o.Name == g.OODOutput
+			}
+			if !found {
+				return fmt.Errorf("gate.ood_output: %q is not one of the outputs", g.OODOutput)
 			}
 		}
 	}

@@ -70,6 +70,18 @@ class TorchGraph:
                 y = torch.log_softmax(i[0], a.get("axis", -1))
             elif op == "Identity":
                 y = i[0]
+            elif op == "MatMul":
+                y = i[0] @ i[1]
+            elif op == "Mul":
+                y = i[0] * i[1]
+            elif op == "Sub":
+                y = i[0] - i[1]
+            elif op in ("ReduceSum", "ReduceMin"):  # the input gate's OOD head
+                axes = a.get("axes") if "axes" in a else [int(v) for v in i[1]]
+                keep = bool(a.get("keepdims", 1))
+                y = i[0]
+                for ax in sorted(axes, reverse=True):
+                    y = y.sum(ax, keepdim=keep) if op == "ReduceSum" else y.amin(ax, keepdim=keep)
             elif op == "Constant":
                 y = torch.from_numpy(numpy_helper.to_array(a["value"]).copy())
             else:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -62,19 +63,36 @@ var imagingSets = map[string]string{
 }
 
 func evalImaging(args []string) error {
-	fs := newFlagSet("eval imaging", "Run an imaging model over a split of its data set through the server's own preprocessing and\nONNX Runtime repository; print accuracy, AUC, balanced accuracy and per-class recall, and\ncompare them with the training script's models/<model>/<version>/metrics.json.",
-		"  fenzhen eval imaging --model chest-xray\n  fenzhen eval imaging --model dermatology --data /data/fenzhen --batch 128\n  FENZHEN_ORT_LIB=/opt/ort/lib/libonnxruntime.so fenzhen eval imaging --model chest-xray --split val --json")
+	fs := newFlagSet("eval imaging", "Run an imaging model over a split of its data set and print accuracy, AUC, balanced accuracy,\n"+
+		"per-class recall and the confusion matrix at each operating point, compared with the training\n"+
+		"script's models/<model>/<version>/metrics.json.\n\n"+
+		"--via http (the default) posts every image as a PNG to the model's route of a server started\n"+
+		"in-process (or of --url), so decoding, the input gate, preprocessing, batching, ORT and the\n"+
+		"decision are all the server's; it also reports the input gate's rates: valid images refused or\n"+
+		"flagged, and the other imaging model's images of the same split and synthetic junk (blank,\n"+
+		"noise, text pages) let through. --via direct batches the arrays through the Go preprocessing\n"+
+		"and the ONNX Runtime repository (no gate rules, exact probabilities).",
+		"  fenzhen eval imaging --model chest-xray\n  fenzhen eval imaging --model dermatology --data /data/fenzhen\n"+
+			"  fenzhen eval imaging --model dermatology --via direct --batch 128 --json\n  fenzhen eval imaging --model chest-xray --url http://localhost:8080")
 	model := fs.String("model", imaging.ModelChestXray, "model to evaluate: chest-xray or dermatology")
 	data := fs.String("data", defaultDataDir(), "shared data folder (env FENZHEN_DATA)")
 	npzPath := fs.String("npz", "", "data set file (default: the model's .npz under --data)")
 	models := fs.String("models", "models", "model repository folder")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default: env FENZHEN_ORT_LIB, then the bundled one)")
 	split := fs.String("split", "test", "split to evaluate: train, val or test")
-	batch := fs.Int("batch", 64, "images per inference call (capped by the model's max_batch_size)")
-	tol := fs.Float64("tolerance", 1e-3, "largest allowed difference from metrics.json before the command fails")
+	via := fs.String("via", "http", "http: post PNGs to the server (in-process unless --url); direct: batch through the repository")
+	url := fs.String("url", "", "with --via http: a running server's base URL instead of an in-process one")
+	junkN := fs.Int("junk", 40, "with --via http: synthetic junk images of each kind (blank, noise, text)")
+	conc := fs.Int("concurrency", 8, "with --via http: requests in flight")
+	limit := fs.Int("limit", 0, "evaluate only the first N images of each set (a quick smoke run; the figures then differ from metrics.json)")
+	batch := fs.Int("batch", 64, "with --via direct: images per inference call (capped by the model's max_batch_size)")
+	tol := fs.Float64("tolerance", 1e-3, "largest allowed difference from metrics.json before the command fails (AUCs through HTTP: twice this, as the answer rounds probabilities to 4 decimals)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *via != "http" && *via != "direct" {
+		return fmt.Errorf("--via %q: want http or direct", *via)
 	}
 	if *npzPath == "" {
 		rel, ok := imagingSets[*model]
@@ -87,6 +105,7 @@ func evalImaging(args []string) error {
 	if err != nil {
 		return err
 	}
+	ds = truncate(ds, *limit)
 	if err := inference.InitRuntime(*ortLib); err != nil {
 		return err
 	}
@@ -95,6 +114,9 @@ func evalImaging(args []string) error {
 		return err
 	}
 	defer repo.Close()
+	if *via == "http" {
+		return evalImagingHTTP(repo, *model, ds, *split, *npzPath, *data, *url, *junkN, *conc, *limit, *models, *tol, *asJSON)
+	}
 	p := newProgress("eval imaging "+*model, int64(ds.N), "images")
 	res, err := imaging.Evaluate(context.Background(), progressRunner{repo, p}, *model, ds, *batch)
 	p.Done()
@@ -110,8 +132,182 @@ func evalImaging(args []string) error {
 		}
 	} else {
 		printEval(os.Stdout, res, *split, *npzPath)
+		if res.OODFlagged > 0 || res.OODRefused > 0 {
+			fmt.Printf("  ood output over the gate's thresholds: flagged %.2f%%, refused %.2f%%\n", 100*res.OODFlagged, 100*res.OODRefused)
+		}
 	}
-	return compareReference(os.Stderr, res, ref, refPath, *tol)
+	return compareReference(os.Stderr, res, ref, refPath, *tol, *tol)
+}
+
+// imagingHTTPResult is the --json output of eval imaging --via http.
+type imagingHTTPResult struct {
+	Model  string
+	Split  string
+	Points []*imaging.EvalResult // one per operating point, the default first
+	Gate   []gateRates
+}
+
+func evalImagingHTTP(repo *inference.Repository, model string, ds *imaging.Dataset, split, npzPath, dataDir, url string, junkN, conc, limit int, modelsDir string, tol float64, asJSON bool) error {
+	out, version, err := runImagingHTTP(repo, model, ds, split, dataDir, url, junkN, conc, limit)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		printEval(os.Stdout, out.Points[0], split+" via HTTP (PNG)", npzPath)
+		fmt.Println("input gate (refused = 422, flagged = 200 with quality.ok false):")
+		for _, g := range out.Gate {
+			fmt.Println("  " + g.String())
+		}
+	}
+	ref, refPath := loadReference(filepath.Join(modelsDir, model, version, "metrics.json"), split)
+	err = compareReference(os.Stderr, out.Points[0], ref, refPath, tol, 2*tol)
+	if err != nil && out.Gate[0].Refused > 0 {
+		// metrics.json counts every image; refused ones have no answer here.
+		fmt.Fprintf(os.Stderr, "eval imaging: %d valid images were refused, so differences from metrics.json are expected (%v)\n", out.Gate[0].Refused, err)
+		return nil
+	}
+	return err
+}
+
+// runImagingHTTP posts ds (at every operating point), the other model's
+// images of the same split and junkN junk images of each kind to the
+// model's route, and returns the figures and the gate's rates.
+func runImagingHTTP(repo *inference.Repository, model string, ds *imaging.Dataset, split, dataDir, url string, junkN, conc, limit int) (*imagingHTTPResult, string, error) {
+	ctx := context.Background()
+	version, cfg, err := repo.Config(model, "")
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %s: %v", imaging.ErrNoModel, model, err)
+	}
+	route, ok := imagingRoutes[model]
+	if !ok {
+		return nil, "", fmt.Errorf("--via http: no route for model %q", model)
+	}
+	if url == "" {
+		var stop func()
+		url, stop = startLocalServer(repo)
+		defer stop()
+	}
+	e := &httpEval{base: strings.TrimRight(url, "/"), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}, concurrency: max(1, conc)}
+	own := func(d *imaging.Dataset) func(int) ([]byte, error) {
+		return func(i int) ([]byte, error) {
+			return encodePNG(d.Pix[i*imgBytesOf(d):(i+1)*imgBytesOf(d)], d.Width, d.Height, d.Channels)
+		}
+	}
+	points := []string{""}
+	if ops := cfg.OperatingPoints; ops != nil {
+		points = []string{ops.Default}
+		var rest []string
+		for n := range ops.Points {
+			if n != ops.Default {
+				rest = append(rest, n)
+			}
+		}
+		sort.Strings(rest)
+		points = append(points, rest...)
+	}
+	total := int64(ds.N * len(points))
+	var other *imaging.Dataset
+	otherModel := ""
+	for m, rel := range imagingSets {
+		if m != model {
+			otherModel = m
+			if other, err = loadNPZSplit(filepath.Join(dataDir, rel), split); err != nil {
+				fmt.Fprintf(os.Stderr, "eval imaging: no other-modality set (%v); its gate rate is not measured\n", err)
+				other = nil
+			}
+			other = truncate(other, limit)
+		}
+	}
+	if other != nil {
+		total += int64(other.N)
+	}
+	junk := imaging.Junk(20261204, junkN)
+	total += int64(len(junk))
+	p := newProgress("eval imaging "+model+" via http", total, "images")
+	out := &imagingHTTPResult{Model: model, Split: split}
+	var firstAnswers []httpAnswer
+	for _, name := range points {
+		path := route
+		if name != "" {
+			path += "?operating_point=" + name
+		}
+		as, err := e.postAll(ctx, path, ds.N, cfg.Labels, own(ds), func() { p.Add(1) })
+		if err != nil {
+			p.Done()
+			return nil, "", err
+		}
+		if firstAnswers == nil {
+			firstAnswers = as
+		}
+		res, refused := httpMetrics(cfg.Labels, ds.Labels, as)
+		if res == nil {
+			p.Done()
+			return nil, "", fmt.Errorf("every %s image was refused", split)
+		}
+		res.Model, res.Version, res.OperatingPoint = model, version, name
+		if refused > 0 {
+			fmt.Fprintf(os.Stderr, "eval imaging: %d of %d %s images refused at %q; the figures are over the %d answered\n", refused, ds.N, split, name, res.N)
+		}
+		out.Points = append(out.Points, res)
+	}
+	out.Gate = append(out.Gate, tally(fmt.Sprintf("valid: %s %s", model, split), firstAnswers))
+	if other != nil {
+		as, err := e.postAll(ctx, route, other.N, cfg.Labels, own(other), func() { p.Add(1) })
+		if err != nil {
+			p.Done()
+			return nil, "", err
+		}
+		out.Gate = append(out.Gate, tally(fmt.Sprintf("other modality: %s %s", otherModel, split), as))
+	}
+	for _, kind := range []string{"blank", "noise", "text"} {
+		var set []imaging.JunkImage
+		for _, j := range junk {
+			if j.Kind == kind {
+				set = append(set, j)
+			}
+		}
+		as, err := e.postAll(ctx, route, len(set), cfg.Labels, func(i int) ([]byte, error) {
+			im := set[i].Img
+			return encodePNG(im.Pix, im.Width, im.Height, im.Channels)
+		}, func() { p.Add(1) })
+		if err != nil {
+			p.Done()
+			return nil, "", err
+		}
+		out.Gate = append(out.Gate, tally("junk: "+kind, as))
+	}
+	p.Done()
+	if len(points) > 1 || points[0] != "" {
+		for i, r := range out.Points {
+			pt := imaging.PointResult{Name: points[i], Accuracy: r.Accuracy, BalancedAccuracy: r.BalancedAccuracy, Recall: r.Recall, Confusion: r.Confusion}
+			if op, ok := cfg.OperatingPoints.Points[points[i]]; ok {
+				pt.Threshold = op.Threshold
+			}
+			if len(r.Labels) == 2 {
+				pt.Sensitivity, pt.Specificity = r.Recall[1], r.Recall[0]
+			}
+			out.Points[0].Points = append(out.Points[0].Points, pt)
+		}
+	}
+	return out, version, nil
+}
+
+func imgBytesOf(d *imaging.Dataset) int { return d.Height * d.Width * d.Channels }
+
+// truncate keeps the first n images of d (all when n ≤ 0).
+func truncate(d *imaging.Dataset, n int) *imaging.Dataset {
+	if d == nil || n <= 0 || n >= d.N {
+		return d
+	}
+	c := *d
+	c.N, c.Labels, c.Pix = n, d.Labels[:n], d.Pix[:n*imgBytesOf(d)]
+	return &c
 }
 
 // loadNPZSplit reads <split>_images and <split>_labels.
@@ -150,7 +346,11 @@ func printEval(w io.Writer, r *imaging.EvalResult, split, path string) {
 	if len(r.Labels) == 2 {
 		auc = "AUC (" + r.Labels[1] + " vs " + r.Labels[0] + ")"
 	}
-	fmt.Fprintf(w, "model %s version %s on %s split of %s (%d images)\n", r.Model, r.Version, split, path, r.N)
+	fmt.Fprintf(w, "model %s version %s on %s split of %s (%d images)", r.Model, r.Version, split, path, r.N)
+	if r.OperatingPoint != "" {
+		fmt.Fprintf(w, ", decisions at operating point %q", r.OperatingPoint)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  %-26s %.4f\n  %-26s %.4f\n  %-26s %.4f\n", "ACC", r.Accuracy, auc, r.AUC, "balanced accuracy", r.BalancedAccuracy)
 	fmt.Fprintln(w, "  per class:          recall   AUC      n")
 	for i, l := range r.Labels {
@@ -161,6 +361,16 @@ func printEval(w io.Writer, r *imaging.EvalResult, split, path string) {
 		fmt.Fprintf(w, "    %-16s  %.4f   %.4f  %d\n", l, r.Recall[i], r.ClassAUC[i], n)
 	}
 	fmt.Fprintf(w, "  confusion (true × predicted): %v\n", r.Confusion)
+	for _, pt := range r.Points {
+		if pt.Name == r.OperatingPoint {
+			continue
+		}
+		fmt.Fprintf(w, "  at operating point %q: ACC %.4f, balanced %.4f", pt.Name, pt.Accuracy, pt.BalancedAccuracy)
+		if len(r.Labels) == 2 {
+			fmt.Fprintf(w, ", sensitivity %.4f, specificity %.4f", pt.Sensitivity, pt.Specificity)
+		}
+		fmt.Fprintf(w, ", confusion %v\n", pt.Confusion)
+	}
 }
 
 // reference holds the training script's figures for one split.
@@ -170,6 +380,12 @@ type reference struct {
 	MacroAUC    *float64           `json:"macro_auc"`
 	BalancedAcc *float64           `json:"balanced_acc"`
 	Recall      map[string]float64 `json:"recall"`
+	// OperatingPoints: the chest model's figures at each operating point.
+	OperatingPoints map[string]struct {
+		Acc         *float64 `json:"acc"`
+		Sensitivity *float64 `json:"sensitivity"`
+		Specificity *float64 `json:"specificity"`
+	} `json:"operating_points"`
 }
 
 func loadReference(path, split string) (*reference, string) {
@@ -201,7 +417,7 @@ func loadReference(path, split string) (*reference, string) {
 
 // compareReference prints the differences from metrics.json and fails when
 // one exceeds tol.
-func compareReference(w io.Writer, r *imaging.EvalResult, ref *reference, path string, tol float64) error {
+func compareReference(w io.Writer, r *imaging.EvalResult, ref *reference, path string, tol, aucTol float64) error {
 	if ref == nil {
 		fmt.Fprintf(w, "no reference figures in %s to compare with\n", path)
 		return nil
@@ -209,11 +425,12 @@ func compareReference(w io.Writer, r *imaging.EvalResult, ref *reference, path s
 	type pair struct {
 		name      string
 		got, want float64
+		tol       float64
 	}
 	var pairs []pair
 	add := func(name string, got float64, want *float64) {
 		if want != nil {
-			pairs = append(pairs, pair{name, got, *want})
+			pairs = append(pairs, pair{name, got, *want, tol})
 		}
 	}
 	add("acc", r.Accuracy, ref.Acc)
@@ -222,23 +439,35 @@ func compareReference(w io.Writer, r *imaging.EvalResult, ref *reference, path s
 	} else if ref.AUC != nil {
 		add("auc", r.AUC, ref.AUC)
 	}
+	if len(pairs) > 1 {
+		pairs[len(pairs)-1].tol = aucTol
+	}
 	add("balanced_acc", r.BalancedAccuracy, ref.BalancedAcc)
 	for i, l := range r.Labels {
 		if v, ok := ref.Recall[l]; ok {
 			add("recall."+l, r.Recall[i], &v)
 		}
 	}
+	for _, pt := range r.Points {
+		if want, ok := ref.OperatingPoints[pt.Name]; ok {
+			add(pt.Name+".acc", pt.Accuracy, want.Acc)
+			if len(r.Labels) == 2 {
+				add(pt.Name+".sensitivity", pt.Sensitivity, want.Sensitivity)
+				add(pt.Name+".specificity", pt.Specificity, want.Specificity)
+			}
+		}
+	}
 	bad := 0
 	for _, p := range pairs {
 		status := "ok"
-		if math.Abs(p.got-p.want) > tol {
+		if math.Abs(p.got-p.want) > p.tol {
 			status = "MISMATCH"
 			bad++
 		}
 		fmt.Fprintf(w, "  %-18s go %.4f  python %.4f  %s\n", p.name, p.got, p.want, status)
 	}
 	if bad > 0 {
-		return fmt.Errorf("%d figures differ from %s by more than %g", bad, path, tol)
+		return fmt.Errorf("%d figures differ from %s by more than the tolerance (%g; AUC %g)", bad, path, tol, aucTol)
 	}
 	fmt.Fprintf(w, "matches %s (tolerance %g)\n", path, tol)
 	return nil

@@ -100,6 +100,24 @@ def run(path_or_model, feeds):
         elif op == "ReduceMean":
             axes = a.get("axes") if "axes" in a else (tuple(int(v) for v in i[1]) if len(i) > 1 else None)
             y = i[0].mean(axis=tuple(axes) if axes is not None else None, keepdims=bool(a.get("keepdims", 1)))
+        elif op in ("ReduceSum", "ReduceMin", "ReduceMax"):
+            axes = a.get("axes") if "axes" in a else (tuple(int(v) for v in i[1]) if len(i) > 1 and i[1] is not None else None)
+            f = {"ReduceSum": np.sum, "ReduceMin": np.min, "ReduceMax": np.max}[op]
+            y = f(i[0], axis=tuple(axes) if axes is not None else None, keepdims=bool(a.get("keepdims", 1)))
+        elif op == "Unsqueeze":
+            axes = a.get("axes") if "axes" in a else [int(v) for v in i[1]]
+            y = i[0]
+            for ax in sorted(int(v) % (y.ndim + len(axes)) for v in axes):
+                y = np.expand_dims(y, ax)
+        elif op == "Squeeze":
+            axes = a.get("axes") if "axes" in a else ([int(v) for v in i[1]] if len(i) > 1 and i[1] is not None else None)
+            y = np.squeeze(i[0], axis=tuple(axes) if axes is not None else None)
+        elif op == "Sqrt":
+            y = np.sqrt(i[0])
+        elif op == "Exp":
+            y = np.exp(i[0])
+        elif op == "Log":
+            y = np.log(i[0])
         elif op == "Flatten":
             ax = a.get("axis", 1)
             y = i[0].reshape(int(np.prod(i[0].shape[:ax])), -1)

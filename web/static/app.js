@@ -388,7 +388,7 @@ async function runImaging(ev) {
   }
   hideError(err);
   const kind = document.querySelector('input[name="kind"]:checked').value;
-  const path = kind === 'dermatology' ? '/v1/dermatology' : '/v1/imaging/chest';
+  const path = kind === 'dermatology' ? '/v1/dermatology' : `/v1/imaging/chest?operating_point=${encodeURIComponent($('image-op').value)}`;
   const form = new FormData();
   form.append('image', file, file.name);
   const region = $('image-results');
@@ -448,8 +448,15 @@ function renderImaging(r, file, kind) {
   $('image-input').textContent = [`${kind === 'dermatology' ? '皮肤照片' : '胸片'}：${file.name}`, fmt && `${fmt} ${inp.width}×${inp.height}`, inp.modality && `模态 ${inp.modality}`, modelsLine(r.models)].filter(Boolean).join(' · ');
   $('image-disclaimer').textContent = r.disclaimer || '';
   noteModels(r.models);
+  const q = r.quality || { ok: true };
+  $('image-quality').hidden = q.ok;
+  $('image-quality').textContent = q.ok ? '' : `注意：${q.reason || '图像与模型验证过的影像不同'}。`;
+  const d = r.decision;
+  const opNames = { balanced: '平衡工作点', screening: '筛查工作点' };
+  $('image-decision').textContent = d ? `模型判断：${d.name || d.label}（${opNames[d.operating_point] || d.operating_point}${d.threshold != null ? `，阈值 ${pct(d.threshold)}` : ''}）` : '';
   const best = findings[0];
-  $('image-status').textContent = best ? `分析完成：最可能为${best.name || best.label}（${pct(best.probability)}）。` : '分析完成。';
+  const said = d ? `模型判断为${d.name || d.label}` : best ? `最可能为${best.name || best.label}（${pct(best.probability)}）` : '';
+  $('image-status').textContent = (said ? `分析完成：${said}。` : '分析完成。') + (q.ok ? '' : '图像质量有保留，见下方提示。');
 }
 
 // ---- Wiring -----------------------------------------------------------
@@ -499,6 +506,9 @@ function init() {
   $('record-btn').addEventListener('click', runRecord);
   $('copy-btn').addEventListener('click', copyRecord);
   $('image-form').addEventListener('submit', runImaging);
+  for (const r of document.querySelectorAll('input[name="kind"]')) {
+    r.addEventListener('change', () => { $('op-field').hidden = r.value === 'dermatology' && r.checked; });
+  }
   $('image-file').addEventListener('change', () => hideError($('image-error')));
 }
 
