@@ -55,6 +55,8 @@ var severityCues = map[string]string{
 	// A comparison is not a grade: 弯腰的时候更厉害.
 	"更厉害": "moderate", "更严重": "moderate", "更明显": "moderate",
 	"忍不住": "severe", "高烧": "severe", "高热": "severe",
+	// The worst ever: 活这么大没这么疼过, 这辈子最疼的一次.
+	"没这么疼过": "severe", "没这么痛过": "severe", "这辈子最疼": "severe", "从来没这么疼": "severe", "最疼的一次": "severe",
 	"轻微": "mild", "轻度": "mild", "有点": "mild", "有点儿": "mild", "有些": "mild", "稍微": "mild",
 	"稍有": "mild", "一点": "mild", "一点点": "mild", "隐隐": "mild", "微微": "mild", "略有": "mild",
 	"低烧": "mild", "低热": "mild", "轻轻": "mild", "不太严重": "mild", "不严重": "mild",

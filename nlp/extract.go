@@ -467,6 +467,7 @@ type token struct {
 	hard       bool // boundary: ends the clause
 	pattern    bool // a pattern finding (patterns.go): negated only right before it
 	inner      bool // a symptom inside a disease word (偏头痛): the disease's context
+	guessed    bool // found by the fuzzy fallback: it never hides a cue (血压测了210)
 }
 
 // Extract analyses text. It never fails: empty or unusable text gives an

@@ -37,7 +37,7 @@ func (x *Extractor) fuzzyFill(text []rune, toks []token) []token {
 		if j-i >= 2 && strings.ContainsAny(span, complaintRunes) {
 			lookups++
 			if id, ok := x.fuzzyLookup(span); ok {
-				added = append(added, token{kind: kSymptom, start: i, end: j, entry: x.symptomEntry(id), clause: clauseAt(toks, i)})
+				added = append(added, token{kind: kSymptom, start: i, end: j, entry: x.symptomEntry(id), clause: clauseAt(toks, i), guessed: true})
 			}
 		}
 		i = j

@@ -126,7 +126,7 @@ func (x *Extractor) scanCues(text []rune, toks []token, clauseOf []int) []cue {
 	// termEnd[p] is the end of a term token covering position p, or 0.
 	termEnd := make([]int, len(text))
 	for _, t := range toks {
-		if isTerm(t.kind) {
+		if isTerm(t.kind) && !t.guessed {
 			for p := t.start; p < t.end && p < len(termEnd); p++ {
 				if t.end > termEnd[p] {
 					termEnd[p] = t.end

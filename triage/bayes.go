@@ -37,6 +37,9 @@ var vagueSymptoms = map[string][]string{
 	"headache":         {"unilateral_throbbing_headache", "band_headache", "sudden_severe_headache", "morning_headache", "facial_pressure"},
 	"dizziness":        {"vertigo", "positional_vertigo", "orthostatic_dizziness"},
 	"back_pain":        {"flank_pain", "low_back_leg_pain", "renal_colic", "skin_burning_pain"},
+	// 肚子不舒服 is vaguer than 肚子疼: any abdominal complaint explains it.
+	"abdominal_discomfort": {"abdominal_pain", "epigastric_pain", "lower_abdominal_pain", "abdominal_distension", "indigestion",
+		"periumbilical_pain", "right_upper_quadrant_pain", "bloating_stomach", "nausea"},
 }
 
 const vagueShare = 0.7

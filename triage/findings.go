@@ -72,7 +72,9 @@ func (e *Engine) deriveFindings(c *patientCase) {
 	}
 	if c.isChild() {
 		if d := first("diarrhea", "watery_stool", "vomiting"); d != "" {
-			if s := first("sunken_eyes", "no_tears", "sunken_fontanelle", "oliguria"); s != "" {
+			// 尿少 alone is moderate dehydration (an urgent rule of its
+			// own); sunken eyes, no tears or a sunken fontanelle are severe.
+			if s := first("sunken_eyes", "no_tears", "sunken_fontanelle"); s != "" {
 				add("dehydration", append(ev(d), ev(s)...)...)
 			}
 		}
