@@ -1,9 +1,7 @@
 package triage
 
 import (
-	"os"
 	"slices"
-	"strconv"
 	"sort"
 	"strings"
 
@@ -96,24 +94,17 @@ func (e *Engine) assessUrgency(c *patientCase, post []scored) Urgency {
 
 // Acuity from the differential (calibrated on the development sets: the
 // urgency vignettes and the train and val parts of the real-text labels).
-var (
+const (
 	// acuityEmergencyMass: the emergency diseases of the differential must
 	// hold at least this posterior …
-	acuityEmergencyMass = tmpEnv("FZ_AM", 0.5)
+	acuityEmergencyMass = 0.5
 	// acuityMinFindings: … and the leading one must rest on at least this
 	// many present, new findings (a picture, not one symptom).
-	acuityMinFindings = int(tmpEnv("FZ_AN", 3))
+	acuityMinFindings = 3
 	// acuityUrgentMass: urgent and emergency diseases holding this much of
 	// the differential, on new findings, make a case urgent.
-	acuityUrgentMass = tmpEnv("FZ_AU", 0.6)
+	acuityUrgentMass = 0.6
 )
-
-func tmpEnv(k string, d float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(k), 64); err == nil {
-		return v
-	}
-	return d
-}
 
 // acuityFlag catches the emergencies no single rule names — headache with
 // fever, photophobia and neck stiffness; sudden flank pain to the groin —

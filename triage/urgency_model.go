@@ -39,6 +39,12 @@ func modelRaise(probs map[string]float64, threshold float64) string {
 // says that a model, not a rule, asked for the higher level.
 func raiseUrgency(u *Urgency, probs map[string]float64, threshold float64) bool {
 	l := modelRaise(probs, threshold)
+	// An emergency is said only on grounds the text states (a red flag or
+	// an emergency picture, both citing their spans): the model, which
+	// cites nothing, may ask for a visit today, not for an ambulance.
+	if l == LevelEmergency {
+		l = LevelUrgent
+	}
 	if levelRank[l] <= levelRank[u.Level] || levelRank[l] < levelRank[LevelUrgent] {
 		return false
 	}

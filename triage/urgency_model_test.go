@@ -58,7 +58,8 @@ func TestUrgencyModelOnlyRaises(t *testing.T) {
 	}{
 		{LevelEmergency, map[string]float64{LevelSelfCare: 1}, LevelEmergency},
 		{LevelUrgent, map[string]float64{LevelRoutine: 0.99, LevelUrgent: 0.01}, LevelUrgent},
-		{LevelRoutine, map[string]float64{LevelEmergency: 0.95, LevelUrgent: 0.05}, LevelEmergency},
+		// The model cites no text: it asks for urgent at most.
+		{LevelRoutine, map[string]float64{LevelEmergency: 0.95, LevelUrgent: 0.05}, LevelUrgent},
 		{LevelRoutine, map[string]float64{LevelEmergency: 0.6, LevelUrgent: 0.35, LevelRoutine: 0.05}, LevelUrgent},
 		{LevelRoutine, map[string]float64{LevelEmergency: 0.5, LevelRoutine: 0.5}, LevelRoutine},
 		{LevelSelfCare, map[string]float64{LevelRoutine: 0.92, LevelSelfCare: 0.08}, LevelSelfCare},
