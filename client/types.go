@@ -35,6 +35,9 @@ type TriageRequest struct {
 	Evidence []Evidence `json:"evidence,omitempty"`
 	// TopK is how many departments and diseases to return, 1–20; 0 is the server default (5).
 	TopK int `json:"top_k,omitempty"`
+	// MaxQuestions caps the interview, 1–20: no next_question once this
+	// many answers are in Evidence; 0 is the server default (5).
+	MaxQuestions int `json:"max_questions,omitempty"`
 }
 
 // Age returns a pointer to years, for TriageRequest.Age and MedicationRequest.Age.
@@ -55,8 +58,21 @@ type TriageResponse struct {
 	Diseases    []DiseaseRank    `json:"diseases"` // most probable first
 	// NextQuestion is nil when nothing more would change the answer.
 	NextQuestion *Question `json:"next_question"`
-	Models       []Model   `json:"models"`
-	Disclaimer   string    `json:"disclaimer"`
+	// Interview says how far the interview is and, when NextQuestion is
+	// nil, why it stopped.
+	Interview  Interview `json:"interview"`
+	Models     []Model   `json:"models"`
+	Disclaimer string    `json:"disclaimer"`
+}
+
+// Interview reports the interview's progress. Stop is "" while questions
+// are asked, else one of "confident", "no_useful_question",
+// "max_questions", "no_complaint"; Reason says it in Chinese.
+type Interview struct {
+	Answered     int    `json:"answered"`
+	MaxQuestions int    `json:"max_questions"`
+	Stop         string `json:"stop,omitempty"`
+	Reason       string `json:"reason,omitempty"`
 }
 
 // Symptom is a symptom found in the text. Start and End are offsets in

@@ -34,6 +34,8 @@ type KG struct {
 	disByID     map[string]int
 	disByName   map[string]int
 	disBySym    map[string][]int
+	// disByUse maps a drug or check id to the diseases listing it.
+	disByUse map[string][]string
 }
 
 // Stats counts the items of a KG.
@@ -150,7 +152,11 @@ func (g *KG) build() {
 	g.disByID = make(map[string]int, len(g.diseases))
 	g.disByName = make(map[string]int, len(g.diseases)*2)
 	g.disBySym = make(map[string][]int, len(g.symptoms))
+	g.disByUse = map[string][]string{}
 	for i, d := range g.diseases {
+		for _, u := range append(append([]string(nil), d.Drugs...), d.Checks...) {
+			g.disByUse[u] = append(g.disByUse[u], d.ID)
+		}
 		put(g.disByID, d.ID, i)
 		put(g.disByName, d.Name, i)
 		for _, s := range sortedKeys(d.Symptoms) {
@@ -245,6 +251,10 @@ func (g *KG) Disease(id string) (*Disease, bool) { return lookup(g.diseases, g.d
 func (g *KG) DiseaseByName(name string) (*Disease, bool) {
 	return lookup(g.diseases, g.disByName, name)
 }
+
+// DiseasesUsing returns the ids of the diseases listing a drug or check
+// id, in KG order. Callers must not modify it.
+func (g *KG) DiseasesUsing(id string) []string { return g.disByUse[id] }
 
 // DiseasesWithSymptom returns the diseases listing the symptom id.
 func (g *KG) DiseasesWithSymptom(symptomID string) []*Disease {

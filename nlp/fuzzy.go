@@ -9,6 +9,11 @@ import (
 // complaintRunes mark a leftover span as worth a fuzzy lookup.
 const complaintRunes = "疼痛痒肿胀麻酸晕吐泻咳喘闷烧热红血痰涕汗抖抽憋慌"
 
+// pregnancyRunes: a wording with one of these names a pregnancy finding,
+// and a span without one (体检血压 against 产检血压高) must not be read
+// as one; the characters it shares are the common half.
+const pregnancyRunes = "孕产胎怀"
+
 // maxFuzzyLookups bounds the bleve queries per text.
 const maxFuzzyLookups = 4
 
@@ -72,6 +77,9 @@ func (x *Extractor) fuzzyLookup(span string) (string, bool) {
 			continue
 		}
 		for _, term := range append([]string{s.Name}, s.Synonyms...) {
+			if strings.ContainsAny(term, pregnancyRunes) && !strings.ContainsAny(span, pregnancyRunes) {
+				continue
+			}
 			if shared(span, term) >= 2 && 2*shared(span, term) >= len([]rune(span)) {
 				return s.ID, true
 			}

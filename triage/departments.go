@@ -67,6 +67,10 @@ const (
 	// namedWeight: a disease the patient names (乙肝, 肾病综合征) counts as
 	// much as this share of the KG evidence beside the symptom posterior.
 	namedWeight = 0.6
+	// usedForWeight: the drugs taken and checks done (二甲双胍, 甲胎蛋白)
+	// spread over the KG diseases that list them; weaker than a named
+	// disease because one drug or check serves several.
+	usedForWeight = 0.3
 	// subMin: a sub-department below this probability gives way to its
 	// parent when the parent's family holds at least parentMin (内科 rather
 	// than a wrong 消化内科).
@@ -111,6 +115,15 @@ func (e *Engine) rankDepartments(c *patientCase, post []scored, model map[string
 		}
 		for _, d := range named {
 			spread(d, w/float64(len(named)))
+		}
+	}
+	if used := e.usedFor(c); len(used) > 0 {
+		w := usedForWeight
+		if symMass == 0 && len(named) == 0 {
+			w = 1
+		}
+		for _, u := range used {
+			spread(u.d, w*u.p)
 		}
 	}
 	dist := kgDist
@@ -204,6 +217,45 @@ func (e *Engine) namedDiseases(c *patientCase) []*knowledge.Disease {
 			out = append(out, d)
 		}
 	}
+	return out
+}
+
+type diseaseShare struct {
+	d *knowledge.Disease
+	p float64
+}
+
+// usedFor spreads each drug the patient takes or asks about, and each
+// check mentioned, evenly over the KG diseases listing it; the shares sum
+// to 1. A drug or check no disease lists adds nothing.
+func (e *Engine) usedFor(c *patientCase) []diseaseShare {
+	var mentions []string
+	for _, list := range [][]nlp.Term{c.extraction.Drugs, c.extraction.Checks} {
+		for _, t := range list {
+			if t.State == StatePresent && t.Context != nlp.CtxOther {
+				mentions = append(mentions, t.ID)
+			}
+		}
+	}
+	share := map[string]float64{}
+	n := 0
+	for _, id := range mentions {
+		ds := e.kg.DiseasesUsing(id)
+		if len(ds) == 0 {
+			continue
+		}
+		n++
+		for _, d := range ds {
+			share[d] += 1 / float64(len(ds))
+		}
+	}
+	out := make([]diseaseShare, 0, len(share))
+	for id, p := range share {
+		if d, ok := e.kg.Disease(id); ok {
+			out = append(out, diseaseShare{d, p / float64(n)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].d.ID < out[j].d.ID })
 	return out
 }
 

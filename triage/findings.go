@@ -192,8 +192,12 @@ func (e *Engine) deriveFindings(c *patientCase) {
 		}
 	}
 	for _, v := range c.vitals("bp") {
-		if v.Value >= 180 || v.Value2 >= 120 {
+		switch {
+		case v.Value >= 180 || v.Value2 >= 120:
 			add("very_high_blood_pressure", v.Span())
+		case v.Value >= 140 || v.Value2 >= 90:
+			// 中国高血压防治指南: 140/90 and above is high.
+			add("hypertension_sign", v.Span())
 		}
 	}
 	if c.has("intractable_vomiting") {

@@ -181,6 +181,7 @@ def main():
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--feature-dropout", type=float, default=0.0, help="share of input features dropped per training row")
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "triage-department", "1"))
     args = ap.parse_args()
 
@@ -214,6 +215,7 @@ def main():
     weight = {"kg": 0.5, "kg39": 0.3}
     w = torch.tensor([weight.get(r["source"], 2.0) for r in train])
     model = IndexBag(vocab, args.hidden, [len(labels)])
+    model.feature_dropout = args.feature_dropout
     opts = model.optimizers(args.lr)
     bs = 128
     steps = args.epochs * ((len(train) + bs - 1) // bs)
