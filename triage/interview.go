@@ -77,6 +77,13 @@ type InterviewResult struct {
 	// ByTurn is top-1 after k questions (k = 0 … Turns; an interview that
 	// stopped earlier keeps its last answer).
 	ByTurn     []float64      `json:"top1_by_turn"`
+	// Calibration compares the probability the engine gives its leading
+	// label (the posterior mass of that label's KG diseases) with how
+	// often that label is right, before and after the interview.
+	Calibration struct {
+		Before Reliability `json:"before"`
+		After  Reliability `json:"after"`
+	} `json:"calibration"`
 	PerDisease map[string]int `json:"correct_per_disease"`
 	Support    map[string]int `json:"support"`
 	Models     []ModelRef     `json:"models"`
@@ -110,6 +117,7 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 	parts := InterviewSplit(set, cases)
 	var ok0, ok1, asked, answered, implicitN, names, unmappedN int
 	byTurn := make([]int, turns+1)
+	var before, after reliabilityBins
 	for i, c := range cases {
 		if split != "all" && parts[i] != split {
 			continue
@@ -133,7 +141,9 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 		if err != nil {
 			return nil, err
 		}
-		if e.predictLabel(post, labelList) == c.Disease {
+		label, p := e.predictLabel(post, labelList)
+		before.add(p, label == c.Disease)
+		if label == c.Disease {
 			ok0++
 		}
 		t := 0
@@ -152,21 +162,24 @@ func (e *Engine) Interview(ctx context.Context, set string, cases []InterviewCas
 					return nil, err
 				}
 			}
-			if e.predictLabel(post, labelList) == c.Disease {
+			if l, _ := e.predictLabel(post, labelList); l == c.Disease {
 				byTurn[t+1]++
 			}
 		}
 		for ; t < turns; t++ {
-			if e.predictLabel(post, labelList) == c.Disease {
+			if l, _ := e.predictLabel(post, labelList); l == c.Disease {
 				byTurn[t+1]++
 			}
 		}
-		if e.predictLabel(post, labelList) == c.Disease {
+		label, p = e.predictLabel(post, labelList)
+		after.add(p, label == c.Disease)
+		if label == c.Disease {
 			ok1++
 			res.PerDisease[c.Disease]++
 		}
 	}
 	byTurn[0] = ok0
+	res.Calibration.Before, res.Calibration.After = before.result(), after.result()
 	if res.N > 0 {
 		for _, k := range byTurn {
 			res.ByTurn = append(res.ByTurn, float64(k)/float64(res.N))
@@ -201,7 +214,7 @@ func (e *Engine) interviewPosterior(ctx context.Context, pc *patientCase) ([]sco
 	return e.blend(pc, post, ro), ro, nil
 }
 
-func (e *Engine) predictLabel(post []scored, labels []string) string {
+func (e *Engine) predictLabel(post []scored, labels []string) (string, float64) {
 	prob := map[string]float64{}
 	for _, s := range post {
 		prob[e.nb.diseases[s.idx].ID] = s.prob
@@ -216,7 +229,56 @@ func (e *Engine) predictLabel(post []scored, labels []string) string {
 			best, bestP = l, p
 		}
 	}
-	return best
+	return best, bestP
+}
+
+// Reliability is a reliability diagram in ten equal-width confidence
+// bins (empty bins left out) and its expected calibration error: the
+// case-weighted mean gap between confidence and accuracy.
+type Reliability struct {
+	ECE  float64          `json:"ece"`
+	Bins []ReliabilityBin `json:"bins"`
+}
+
+// ReliabilityBin holds the cases whose confidence is in [Lo, Lo+0.1).
+type ReliabilityBin struct {
+	Lo         float64 `json:"lo"`
+	N          int     `json:"n"`
+	Confidence float64 `json:"confidence"` // mean
+	Accuracy   float64 `json:"accuracy"`
+}
+
+type reliabilityBins struct {
+	n       [10]int
+	conf    [10]float64
+	correct [10]int
+}
+
+func (b *reliabilityBins) add(p float64, ok bool) {
+	i := min(int(p*10), 9)
+	i = max(i, 0)
+	b.n[i]++
+	b.conf[i] += p
+	if ok {
+		b.correct[i]++
+	}
+}
+
+func (b *reliabilityBins) result() Reliability {
+	var r Reliability
+	total := 0
+	for _, n := range b.n {
+		total += n
+	}
+	for i, n := range b.n {
+		if n == 0 {
+			continue
+		}
+		bin := ReliabilityBin{Lo: float64(i) / 10, N: n, Confidence: b.conf[i] / float64(n), Accuracy: float64(b.correct[i]) / float64(n)}
+		r.Bins = append(r.Bins, bin)
+		r.ECE += float64(n) / float64(total) * math.Abs(bin.Confidence-bin.Accuracy)
+	}
+	return r
 }
 
 // symptomID maps a benchmark symptom name to a KG id: by name or synonym,
@@ -257,6 +319,16 @@ func (r *InterviewResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "    top-1 by turn %v\n", roundAll(r.ByTurn))
 	fmt.Fprintf(w, "    mean %.2f questions, %.0f%% hit an implicit symptom, %.0f%% of implicit symptoms found; %.1f%% of symptom names map to the KG; models %v\n",
 		r.MeanAsked, 100*r.AnsweredRate, 100*r.ImplicitFound, 100*r.Coverage, r.Models)
+	for _, c := range []struct {
+		name string
+		r    Reliability
+	}{{"before", r.Calibration.Before}, {"after", r.Calibration.After}} {
+		fmt.Fprintf(w, "    calibration %s the interview: ECE %.3f; confidence→accuracy (n)", c.name, c.r.ECE)
+		for _, b := range c.r.Bins {
+			fmt.Fprintf(w, "  %.2f→%.2f (%d)", b.Confidence, b.Accuracy, b.N)
+		}
+		fmt.Fprintln(w)
+	}
 	names := make([]string, 0, len(r.Support))
 	for k := range r.Support {
 		names = append(names, k)
