@@ -244,7 +244,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 		len(res.BodyParts) > 0 || len(res.Vitals) > 0 || res.TemperatureC > 0 || res.Patient.Pregnant
 	for _, c := range cues {
 		switch c.kind {
-		case cHealth, cVital:
+		case cHealth, cVital, cPostpartum, cProcedure:
 			res.Medical = true
 		case cResult:
 			res.Medical = true
