@@ -17,8 +17,12 @@ import (
 // rulesStack is the server without models: red flags come from the rules
 // alone, and the urgency model never adds a flag.
 func rulesStack(t *testing.T) *Stack {
+	return testStack(t, "", triage.Options{DepartmentModel: "-", DiseaseModel: "-", UrgencyModel: "-"})
+}
+
+func testStack(t *testing.T, models string, opts triage.Options) *Stack {
 	t.Helper()
-	st, err := NewStack("", triage.Options{DepartmentModel: "-", DiseaseModel: "-", UrgencyModel: "-"})
+	st, err := NewStack(models, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,11 +30,9 @@ func rulesStack(t *testing.T) *Stack {
 	return st
 }
 
-// TestGroundedRedFlagsOnRealText: over every text of xfyun_train.jsonl
-// (9,888 real consultations), every red flag of every answer cites spans
-// of the text, each span states a current, present finding, and none is
-// negated, in the history, only asked about or someone else's (issue #13).
-func TestGroundedRedFlagsOnRealText(t *testing.T) {
+// xfyunCases are the 9,888 real consultations; the test skips without them.
+func xfyunCases(t *testing.T) []corpus.Case {
+	t.Helper()
 	cases, err := corpus.Load(corpus.DataDir(), corpus.Xfyun)
 	if errors.Is(err, corpus.ErrNoData) {
 		t.Skipf("real consultations not available: %v", err)
@@ -38,6 +40,15 @@ func TestGroundedRedFlagsOnRealText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cases
+}
+
+// TestGroundedRedFlagsOnRealText: over every text of xfyun_train.jsonl
+// (9,888 real consultations), every red flag of every answer cites spans
+// of the text, each span states a current, present finding, and none is
+// negated, in the history, only asked about or someone else's (issue #13).
+func TestGroundedRedFlagsOnRealText(t *testing.T) {
+	cases := xfyunCases(t)
 	st := rulesStack(t)
 	var mu sync.Mutex
 	var bad []string

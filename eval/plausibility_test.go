@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/fenzhen/fenzhen/eval/corpus"
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/triage"
 )
@@ -22,12 +21,7 @@ func modelStack(t *testing.T) *Stack {
 	if err := inference.InitRuntime(""); err != nil {
 		t.Skipf("ONNX Runtime not available (run `make setup`): %v", err)
 	}
-	st, err := NewStack(filepath.Join("..", "models"), triage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	return st
+	return testStack(t, filepath.Join("..", "models"), triage.Options{})
 }
 
 // TestPlausibleForAge: no child-only disease in an adult's top 5, and no
@@ -37,13 +31,7 @@ func modelStack(t *testing.T) *Stack {
 // and parents ask about their babies. Failures name keys and lines, never
 // the text.
 func TestPlausibleForAge(t *testing.T) {
-	cases, err := corpus.Load(corpus.DataDir(), corpus.Xfyun)
-	if errors.Is(err, corpus.ErrNoData) {
-		t.Skipf("real consultations not available: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	cases := xfyunCases(t)
 	st := modelStack(t)
 	type item struct {
 		key, text string

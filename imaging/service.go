@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fenzhen/fenzhen/inference"
+	"github.com/fenzhen/fenzhen/nlp"
 )
 
 // Model names in the repository.
@@ -63,17 +64,10 @@ type ModelRef struct {
 // RedFlag mirrors the triage red-flag shape. An image finding rests on no
 // request text, so Evidence is always empty (never null).
 type RedFlag struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Text     string `json:"text"`
-	Evidence []Span `json:"evidence"`
-}
-
-// Span mirrors triage's text span; imaging never fills one.
-type Span struct {
-	Text  string `json:"text"`
-	Start int    `json:"start"`
-	End   int    `json:"end"`
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Text     string     `json:"text"`
+	Evidence []nlp.Span `json:"evidence"`
 }
 
 // Urgency mirrors triage's urgency object.
@@ -383,7 +377,7 @@ func dermUrgency(fs []Finding, d *Decision) *Urgency {
 	case topMalignant:
 		u.Level = "urgent"
 		u.Reasons = append(u.Reasons, fmt.Sprintf("模型判断为%s（概率%.0f%%），属恶性或癌前病变，建议24小时内到皮肤科就诊，必要时行皮肤镜或病理活检", top.Name, top.Probability*100))
-		u.RedFlags = append(u.RedFlags, RedFlag{ID: top.Label, Name: top.Name, Text: fmt.Sprintf("%.0f%%", top.Probability*100), Evidence: []Span{}})
+		u.RedFlags = append(u.RedFlags, RedFlag{ID: top.Label, Name: top.Name, Text: fmt.Sprintf("%.0f%%", top.Probability*100), Evidence: []nlp.Span{}})
 	case sum >= MalignantThreshold:
 		u.Level = "urgent"
 		u.Reasons = append(u.Reasons, fmt.Sprintf("恶性或癌前病变（黑色素瘤、基底细胞癌、光化性角化病/上皮内癌）合计概率%.0f%%，不能排除：%s；建议24小时内到皮肤科就诊", sum*100, strings.Join(names, "、")))
