@@ -79,13 +79,13 @@ var severityCues = map[string]string{
 var heads = []string{
 	"疼", "痛", "疼痛", "痒", "肿", "胀", "麻", "酸", "酸痛", "胀痛", "刺痛", "发麻", "发痒",
 	"红肿", "发红", "出血", "流血", "发炎", "难受", "不舒服", "发热", "发烫", "发凉", "抽筋",
-	"作痛", "晕", "溃疡", "肿块", "包块",
+	"作痛", "晕", "溃疡", "肿块", "包块", "鲜血",
 }
 
 // headAlias folds equivalent heads so 疼 and 痛 compose to the same symptom.
 var headAlias = map[string]string{
 	"疼": "痛", "疼痛": "痛", "酸痛": "酸", "发麻": "麻", "发痒": "痒", "流血": "出血",
-	"不舒服": "难受", "发烫": "发热", "作痛": "痛", "包块": "肿块",
+	"不舒服": "难受", "发烫": "发热", "作痛": "痛", "包块": "肿块", "鲜血": "出血",
 }
 
 // fillers may sit between a body part and its head: 肚子有点疼.

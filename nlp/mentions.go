@@ -205,6 +205,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 		}
 	}
 	x.sputumBlood(toks, ms)
+	x.stoolBlood(text, toks, ms)
 	x.readPatient(orig, cues, scopes, &res.Patient)
 	finishPatient(&res.Patient)
 
@@ -598,6 +599,41 @@ func (x *Extractor) attachBodyParts(text []rune, toks []token, ms []mstate) {
 		}
 	}
 }
+
+// stoolWords place a bleeding at the bowel: 大便时出现少量鲜血 is blood in
+// the stool, not a bleeding of unknown site.
+var stoolWords = []string{"大便", "排便", "解便", "便后", "拉屎", "拉完", "上厕所", "肛门", "屁股", "粑粑"}
+
+// stoolBlood reads a bleeding of no named site as bloody stool when its
+// sentence is about passing stool.
+func (x *Extractor) stoolBlood(text []rune, toks []token, ms []mstate) {
+	stool := x.symptomEntry("bloody_stool")
+	if stool < 0 {
+		return
+	}
+	for k := range ms {
+		t := &toks[ms[k].tok]
+		if x.entries[t.entry].id != "bleeding_unspecified" {
+			continue
+		}
+		lo, hi := t.start, t.end
+		for lo > 0 && !sentenceEnd(text[lo-1]) {
+			lo--
+		}
+		for hi < len(text) && !sentenceEnd(text[hi]) {
+			hi++
+		}
+		sentence := string(text[lo:hi])
+		for _, w := range stoolWords {
+			if strings.Contains(sentence, w) {
+				t.entry = stool
+				break
+			}
+		}
+	}
+}
+
+func sentenceEnd(r rune) bool { return r == '。' || r == '！' || r == '？' || r == '\n' || r == '!' || r == '?' }
 
 // sputumBlood: 吐痰会吐出血 is blood in the sputum (咯血), not vomited
 // blood: a 吐血 in a clause about sputum or cough is read as hemoptysis.
