@@ -19,7 +19,7 @@ const maxFuzzyLookups = 4
 
 // fuzzyFill looks up leftover Han spans that look like complaints in the
 // bleve index and accepts a symptom whose wording shares at least two
-// characters and half the span.
+// characters and half the span, its last character among them.
 func (x *Extractor) fuzzyFill(text []rune, toks []token) []token {
 	covered := make([]bool, len(text))
 	for _, t := range toks {
@@ -78,6 +78,12 @@ func (x *Extractor) fuzzyLookup(span string) (string, bool) {
 		}
 		for _, term := range append([]string{s.Name}, s.Synonyms...) {
 			if strings.ContainsAny(term, pregnancyRunes) && !strings.ContainsAny(span, pregnancyRunes) {
+				continue
+			}
+			// The last character carries the complaint (血管瘤, 头痛): a
+			// span without it shares only the qualifier (心血管).
+			tr := []rune(term)
+			if !strings.ContainsRune(span, tr[len(tr)-1]) {
 				continue
 			}
 			if shared(span, term) >= 2 && 2*shared(span, term) >= len([]rune(span)) {

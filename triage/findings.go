@@ -200,6 +200,13 @@ func (e *Engine) deriveFindings(c *patientCase) {
 			add("hypertension_sign", v.Span())
 		}
 	}
+	// 呼吸困难，说话费劲: too breathless to speak is severe dyspnoea; 说话费劲
+	// beside a hoarse throat is the voice.
+	if c.has("speech_effort") && !c.has("hoarseness") {
+		if d := first("dyspnea", "chest_tightness", "wheezing"); d != "" {
+			add("severe_dyspnea", append(ev(d), ev("speech_effort")...)...)
+		}
+	}
 	if c.has("intractable_vomiting") {
 		add("vomiting", ev("intractable_vomiting")...)
 	}
