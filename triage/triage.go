@@ -224,7 +224,7 @@ type Options struct {
 	DiseaseModel        string
 	ModelVersionDisease string
 	// DiseaseModelWeight is the ranker's share when blended with the
-	// naive-Bayes posterior (default 0.7).
+	// naive-Bayes posterior for children (default 0.5; adults 0.15).
 	DiseaseModelWeight float64
 	// UrgencyModel is the urgency classifier's name in the repository
 	// (default "triage-urgency", used when the repository has it); "-"
