@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -43,6 +46,10 @@ type TriageRun struct {
 	// comparable between runs of the same process whatever else the machine
 	// runs. Zero for the peer, which runs in its own process.
 	CPUPerRequest time.Duration
+	// RowsPerRun is the mean batch of the triage models' ONNX Runtime calls
+	// (from the server's /metrics): each call has a fixed cost, so fewer
+	// rows per call is more CPU per request.
+	RowsPerRun float64
 }
 
 // TriageReport is the triage comparison of one run.
@@ -86,7 +93,11 @@ func Triage(ctx context.Context, o TriageOptions, progress func(string)) (*Triag
 			if dst == &rep.Audited && o.Profile != nil {
 				stopProfile = o.Profile()
 			}
+			calls, rows := batchTotals(srv.Base)
 			*dst, err = measure(ctx, name, c, o.Duration, postBodies(srv.Base+"/v1/triage", o.Bodies))
+			if c2, r2 := batchTotals(srv.Base); c2 > calls {
+				dst.RowsPerRun = (r2 - rows) / (c2 - calls)
+			}
 			if stopProfile != nil {
 				stopProfile()
 			}
@@ -120,6 +131,36 @@ func measure(ctx context.Context, name string, c int, d time.Duration, fn func(c
 		r.CPUPerRequest = time.Duration(float64(used) / (float64(s.Requests) * 1.2))
 	}
 	return r, err
+}
+
+// batchTotals reads the count and sum of fenzhen_inference_batch_size over
+// the triage models from /metrics (zeros when it cannot).
+func batchTotals(base string) (calls, rows float64) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "fenzhen_inference_batch_size_") || !strings.Contains(line, `model="triage-`) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "fenzhen_inference_batch_size_count"):
+			calls += v
+		case strings.HasPrefix(line, "fenzhen_inference_batch_size_sum"):
+			rows += v
+		}
+	}
+	return calls, rows
 }
 
 func processCPU() time.Duration {
@@ -211,7 +252,7 @@ func (r *TriageReport) Markdown(command, ortVersion string) string {
 	add("## Triage: POST /v1/triage, audit log on and off, vs a FastAPI + jieba + PyTorch peer (%s)\n\n", time.Now().UTC().Format("2006-01-02"))
 	add("- Command: `%s`\n- Machine: %s; ONNX Runtime %s\n", command, Machine(), ortVersion)
 	add("- 10 colloquial complaints in rotation, JSON over loopback HTTP, closed loop; committed defaults (three triage models, admission control, audit log in a fresh SQLite file); the load generator runs in the same process. CPU per request is this process's user + system time over the run (server and generator), which other work on the machine does not inflate.\n\n")
-	add("| run | req/s | p50 | p95 | p99 | errors | CPU per request |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	add("| run | req/s | p50 | p95 | p99 | errors | CPU per request | rows per ORT call |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	rows := []TriageRun{r.One, r.Audited, r.NoAudit, r.AuditedBis}
 	if r.Peer != nil {
 		rows = append(rows, *r.Peer)
@@ -221,7 +262,11 @@ func (r *TriageReport) Markdown(command, ortVersion string) string {
 		if s.CPUPerRequest > 0 {
 			cpu = s.CPUPerRequest.Round(time.Microsecond).String()
 		}
-		add("| %s | %.0f | %s | %s | %s | %d | %s |\n", s.Name, s.Throughput, round(s.P50), round(s.P95), round(s.P99), s.Errors, cpu)
+		rows := "–"
+		if s.RowsPerRun > 0 {
+			rows = fmt.Sprintf("%.1f", s.RowsPerRun)
+		}
+		add("| %s | %.0f | %s | %s | %s | %d | %s | %s |\n", s.Name, s.Throughput, round(s.P50), round(s.P95), round(s.P99), s.Errors, cpu, rows)
 	}
 	on := (r.Audited.Throughput + r.AuditedBis.Throughput) / 2
 	add("\n| ratio | value |\n|---|---:|\n")
