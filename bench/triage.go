@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -17,10 +18,20 @@ import (
 	"time"
 )
 
-// TriageServer is a running server under test: its base URL and how to stop it.
+// TriageServer is a running server under test: its base URL, how to stop
+// it and, for a server in a process of its own, that process's CPU time
+// (nil: the server runs in this process, and this process's CPU, load
+// generator included, is charged).
 type TriageServer struct {
 	Base string
 	Stop func()
+	CPU  func() time.Duration
+}
+
+// TriageVariant is one build under test, started with the audit log on or off.
+type TriageVariant struct {
+	Name  string
+	Start func(audit bool) (TriageServer, error)
 }
 
 // TriageOptions configure `fenzhen bench --workload triage`.
@@ -28,85 +39,118 @@ type TriageOptions struct {
 	Concurrency int
 	Duration    time.Duration
 	Bodies      [][]byte // pre-encoded POST /v1/triage bodies, sent in rotation
-	// Start serves the full stack with the audit log on or off.
-	Start func(audit bool) (TriageServer, error)
+	// Variants are measured side by side; the first is this build, the
+	// others baselines it is compared with.
+	Variants []TriageVariant
 	// Python runs the FastAPI + jieba + PyTorch peer
 	// (bench/fastapi/triage_server.py); "" skips it.
 	Python string
-	// Profile, when set, is called around the audited run at Concurrency;
-	// it returns the function that ends the profile.
-	Profile func() func()
+	// Profile, when set, is called around the first variant's first round
+	// at Concurrency (audit on, then off); it returns the function that ends
+	// the profile.
+	Profile func(audit bool) func()
+	// Rounds of audit on / audit off at Concurrency (at least 1).
+	Rounds int
 }
 
-// TriageRun is one measured run and the process CPU it took.
+// TriageRun is one measured run and the CPU it took.
 type TriageRun struct {
 	Stats
-	// CPUPerRequest is this process's CPU (user + system) divided by the
-	// requests answered: server and load generator together, so it is
-	// comparable between runs of the same process whatever else the machine
-	// runs. Zero for the peer, which runs in its own process.
+	// CPUPerRequest is the server's CPU (user + system) divided by the
+	// requests answered, which other work on the machine does not inflate.
+	// For a server in this process it includes the load generator. Zero for
+	// the peer.
 	CPUPerRequest time.Duration
 	// RowsPerRun is the mean batch of the triage models' ONNX Runtime calls
-	// (from the server's /metrics): each call has a fixed cost, so fewer
-	// rows per call is more CPU per request.
+	// through the batcher (from the server's /metrics); zero when the heads
+	// do not use it.
 	RowsPerRun float64
+}
+
+// TriageVariantRuns are the runs of one variant.
+type TriageVariantRuns struct {
+	Name    string
+	InProc  bool        // CPU includes the load generator
+	One     TriageRun   // audit on, one client
+	Audited []TriageRun // audit on (the default), one per round
+	NoAudit []TriageRun // FENZHEN_AUDIT_PATH=off, one per round
 }
 
 // TriageReport is the triage comparison of one run.
 type TriageReport struct {
 	Concurrency int
-	One         TriageRun  // audit on, one client
-	Audited     TriageRun  // audit on (the default)
-	NoAudit     TriageRun  // FENZHEN_AUDIT_PATH=off
-	AuditedBis  TriageRun  // audit on again, after the audit-off run, so drift shows
+	Variants    []TriageVariantRuns
 	Peer        *TriageRun // nil when the peer could not start
 	PeerErr     string
 }
 
-// Triage measures POST /v1/triage: one client and Concurrency clients with the
-// audit log on, Concurrency with it off, on again, and the FastAPI peer on the
-// same texts.
+// started is one variant's two servers.
+type started struct {
+	on, off TriageServer
+}
+
+// Triage measures POST /v1/triage. Every variant's servers (audit on and
+// off) are started first; then one client on each audited server, then
+// rounds of Concurrency clients going through every variant's audited and
+// unaudited server in turn, so that drift on a shared machine hits all of
+// them alike; then the FastAPI peer on the same texts.
 func Triage(ctx context.Context, o TriageOptions, progress func(string)) (*TriageReport, error) {
 	rep := &TriageReport{Concurrency: o.Concurrency}
-	for _, step := range []struct {
-		audit bool
-		runs  []*TriageRun
-	}{
-		{true, []*TriageRun{&rep.One, &rep.Audited}},
-		{false, []*TriageRun{&rep.NoAudit}},
-		{true, []*TriageRun{&rep.AuditedBis}},
-	} {
-		srv, err := o.Start(step.audit)
+	var servers []started
+	defer func() {
+		for _, s := range servers {
+			s.on.Stop()
+			s.off.Stop()
+		}
+	}()
+	for _, v := range o.Variants {
+		progress("starting " + v.Name)
+		on, err := v.Start(true)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Name, err)
+		}
+		off, err := v.Start(false)
+		if err != nil {
+			on.Stop()
+			return nil, fmt.Errorf("%s: %w", v.Name, err)
+		}
+		servers = append(servers, started{on, off})
+		rep.Variants = append(rep.Variants, TriageVariantRuns{Name: v.Name, InProc: on.CPU == nil})
+	}
+	for i := range servers {
+		vr := &rep.Variants[i]
+		name := vr.Name + ", audit log on, concurrency 1"
+		progress(name)
+		r, err := measure(ctx, name, 1, o.Duration, servers[i].on, o.Bodies)
 		if err != nil {
 			return nil, err
 		}
-		for _, dst := range step.runs {
-			c, name := o.Concurrency, fmt.Sprintf("fenzhen, audit log on, concurrency %d", o.Concurrency)
-			if dst == &rep.One {
-				c, name = 1, "fenzhen, audit log on, concurrency 1"
-			}
-			if !step.audit {
-				name = fmt.Sprintf("fenzhen, audit log off, concurrency %d", o.Concurrency)
-			}
-			progress(name)
-			var stopProfile func()
-			if dst == &rep.Audited && o.Profile != nil {
-				stopProfile = o.Profile()
-			}
-			calls, rows := batchTotals(srv.Base)
-			*dst, err = measure(ctx, name, c, o.Duration, postBodies(srv.Base+"/v1/triage", o.Bodies))
-			if c2, r2 := batchTotals(srv.Base); c2 > calls {
-				dst.RowsPerRun = (r2 - rows) / (c2 - calls)
-			}
-			if stopProfile != nil {
-				stopProfile()
-			}
-			if err != nil {
-				srv.Stop()
-				return nil, err
+		vr.One = r
+	}
+	for round := range max(o.Rounds, 1) {
+		for i := range servers {
+			vr := &rep.Variants[i]
+			for _, audit := range []bool{true, false} {
+				srv, dst, what := servers[i].on, &vr.Audited, "on"
+				if !audit {
+					srv, dst, what = servers[i].off, &vr.NoAudit, "off"
+				}
+				name := fmt.Sprintf("%s, audit log %s, concurrency %d", vr.Name, what, o.Concurrency)
+				progress(fmt.Sprintf("round %d: %s", round+1, name))
+				var stopProfile func()
+				if round == 0 && i == 0 && o.Profile != nil {
+					stopProfile = o.Profile(audit)
+				}
+				r, err := measure(ctx, name, o.Concurrency, o.Duration, srv, o.Bodies)
+				if stopProfile != nil {
+					stopProfile()
+				}
+				if err != nil {
+					return nil, err
+				}
+				*dst = append(*dst, r)
 			}
 		}
-		srv.Stop()
 	}
 	if o.Python != "" {
 		progress("FastAPI + jieba + PyTorch peer")
@@ -120,15 +164,24 @@ func Triage(ctx context.Context, o TriageOptions, progress func(string)) (*Triag
 	return rep, nil
 }
 
-// measure runs a closed loop and charges this process's CPU to it.
-func measure(ctx context.Context, name string, c int, d time.Duration, fn func(context.Context) error) (TriageRun, error) {
-	before := processCPU()
-	s, err := Closed(ctx, name, c, d, fn)
-	used := processCPU() - before
+// measure runs a closed loop on srv's /v1/triage and charges the server's
+// CPU and ONNX Runtime calls to it.
+func measure(ctx context.Context, name string, c int, d time.Duration, srv TriageServer, bodies [][]byte) (TriageRun, error) {
+	cpu := srv.CPU
+	if cpu == nil {
+		cpu = processCPU
+	}
+	calls, rows := batchTotals(srv.Base)
+	before := cpu()
+	s, err := Closed(ctx, name, c, d, postBodies(srv.Base+"/v1/triage", bodies))
+	used := cpu() - before
 	r := TriageRun{Stats: s}
 	if s.Requests > 0 {
 		// Closed runs a warm-up of d/5 before the measured d.
 		r.CPUPerRequest = time.Duration(float64(used) / (float64(s.Requests) * 1.2))
+	}
+	if c2, r2 := batchTotals(srv.Base); c2 > calls {
+		r.RowsPerRun = (r2 - rows) / (c2 - calls)
 	}
 	return r, err
 }
@@ -245,38 +298,73 @@ func waitHealthy(url string, limit time.Duration) error {
 	}
 }
 
+func throughput(r TriageRun) float64    { return r.Throughput }
+func cpuPerRequest(r TriageRun) float64 { return float64(r.CPUPerRequest) }
+
+// median of f over runs (the mean of the middle two for an even count).
+func median(runs []TriageRun, f func(TriageRun) float64) float64 {
+	if len(runs) == 0 {
+		return 0
+	}
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
 // Markdown renders the triage comparison.
 func (r *TriageReport) Markdown(command, ortVersion string) string {
 	var b []byte
 	add := func(format string, a ...any) { b = fmt.Appendf(b, format, a...) }
 	add("## Triage: POST /v1/triage, audit log on and off, vs a FastAPI + jieba + PyTorch peer (%s)\n\n", time.Now().UTC().Format("2006-01-02"))
 	add("- Command: `%s`\n- Machine: %s; ONNX Runtime %s\n", command, Machine(), ortVersion)
-	add("- 10 colloquial complaints in rotation, JSON over loopback HTTP, closed loop; committed defaults (three triage models, admission control, audit log in a fresh SQLite file); the load generator runs in the same process. CPU per request is this process's user + system time over the run (server and generator), which other work on the machine does not inflate.\n\n")
+	add("- 10 colloquial complaints in rotation, JSON over loopback HTTP, closed loop; committed defaults (three triage models, admission control, audit log in a fresh SQLite file). Rounds alternate between the servers, all started first. CPU per request is the server's user + system time over the run divided by its answers (a server in the generator's process is charged the generator too); other work on the machine does not inflate it, unlike req/s.\n\n")
 	add("| run | req/s | p50 | p95 | p99 | errors | CPU per request | rows per ORT call |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	rows := []TriageRun{r.One, r.Audited, r.NoAudit, r.AuditedBis}
-	if r.Peer != nil {
-		rows = append(rows, *r.Peer)
-	}
-	for _, s := range rows {
-		cpu := "–"
+	row := func(s TriageRun) {
+		cpu, rows := "–", "–"
 		if s.CPUPerRequest > 0 {
 			cpu = s.CPUPerRequest.Round(time.Microsecond).String()
 		}
-		rows := "–"
 		if s.RowsPerRun > 0 {
 			rows = fmt.Sprintf("%.1f", s.RowsPerRun)
 		}
 		add("| %s | %.0f | %s | %s | %s | %d | %s | %s |\n", s.Name, s.Throughput, round(s.P50), round(s.P95), round(s.P99), s.Errors, cpu, rows)
 	}
-	on := (r.Audited.Throughput + r.AuditedBis.Throughput) / 2
-	add("\n| ratio | value |\n|---|---:|\n")
-	add("| audit on ÷ audit off, req/s (mean of the two audited runs) | **%.2f×** |\n", on/r.NoAudit.Throughput)
-	if r.NoAudit.CPUPerRequest > 0 {
-		cpuOn := (r.Audited.CPUPerRequest + r.AuditedBis.CPUPerRequest) / 2
-		add("| audit on ÷ audit off, CPU per request | %.2f× |\n", float64(cpuOn)/float64(r.NoAudit.CPUPerRequest))
+	for _, v := range r.Variants {
+		row(v.One)
+	}
+	for i := range r.Variants[0].Audited {
+		for _, v := range r.Variants {
+			row(v.Audited[i])
+			row(v.NoAudit[i])
+		}
+	}
+	if r.Peer != nil {
+		row(*r.Peer)
+	}
+	add("\n| ratio (medians of %d rounds at concurrency %d) | value |\n|---|---:|\n", len(r.Variants[0].Audited), r.Concurrency)
+	for _, v := range r.Variants {
+		add("| %s: audit on ÷ audit off, req/s | **%.2f×** |\n", v.Name, median(v.Audited, throughput)/median(v.NoAudit, throughput))
+		if off := median(v.NoAudit, cpuPerRequest); off > 0 {
+			add("| %s: audit on ÷ audit off, CPU per request | %.2f× |\n", v.Name, median(v.Audited, cpuPerRequest)/off)
+		}
+	}
+	first := r.Variants[0]
+	for _, v := range r.Variants[1:] {
+		add("| %s ÷ %s, req/s, audit on | **%.2f×** |\n", first.Name, v.Name, median(first.Audited, throughput)/median(v.Audited, throughput))
+		if c := median(first.Audited, cpuPerRequest); c > 0 && first.InProc == v.InProc {
+			add("| %s ÷ %s, CPU per request, audit on | %.2f× |\n", v.Name, first.Name, median(v.Audited, cpuPerRequest)/c)
+		}
+		add("| %s ÷ %s, req/s at concurrency 1 | %.2f× |\n", first.Name, v.Name, first.One.Throughput/v.One.Throughput)
 	}
 	if r.Peer != nil && r.Peer.Throughput > 0 {
-		add("| fenzhen (audit on) ÷ FastAPI + jieba + PyTorch, req/s | **%.1f×** |\n", on/r.Peer.Throughput)
+		add("| %s (audit on) ÷ FastAPI + jieba + PyTorch, req/s | **%.1f×** |\n", first.Name, median(first.Audited, throughput)/r.Peer.Throughput)
 	} else {
 		add("\nFastAPI peer not measured: %s\n", r.PeerErr)
 	}

@@ -39,6 +39,9 @@ func runBench(args []string) error {
 	workload := fs.String("workload", "serving", "serving (batching comparison on --model), triage (POST /v1/triage through the full server) or imaging (chest X-ray route vs a FastAPI + PyTorch server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (triage: of the audited run at --concurrency only)")
 	memProfile := fs.String("memprofile", "", "triage: write the allocations of the audited run at --concurrency to this file")
+	rounds := fs.Int("rounds", 3, "triage: rounds of audit on / audit off at --concurrency")
+	baseline := fs.String("baseline-binary", "", "triage: another fenzhen binary (e.g. built from main) measured side by side; both then run as child processes")
+	serverCPUs := fs.String("server-cpus", "", "triage: run the servers as child processes pinned with taskset to these CPUs (e.g. 0);\npin the generator yourself: taskset -c 1 fenzhen bench --workload triage --server-cpus 0")
 	python := fs.String("python", "/usr/bin/python3", "triage and imaging: the interpreter of the FastAPI peer; empty skips it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -63,7 +66,7 @@ func runBench(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *workload == "triage" {
-		return runBenchTriage(ctx, args, o, *out, *python, *memProfile, cpuProfile)
+		return runBenchTriage(ctx, args, o, triageBench{rounds: *rounds, baseline: *baseline, serverCPUs: *serverCPUs, python: *python, memProfile: *memProfile}, *out, cpuProfile)
 	} else if *workload == "imaging" {
 		p := newProgress("bench imaging", 0, "")
 		rep, err := bench.Imaging(ctx, o.ModelsDir, "models/chest-xray/testdata/test_000_pneumonia.png", *python, o.Concurrency, o.Duration,

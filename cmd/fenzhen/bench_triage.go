@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fenzhen/fenzhen/api"
@@ -100,19 +103,49 @@ func preflightTriage(ctx context.Context, baseURL string) error {
 	return nil
 }
 
+// triageBench are the triage workload's own flags.
+type triageBench struct {
+	rounds     int
+	baseline   string // another fenzhen binary to compare with, run as a child
+	serverCPUs string // run the servers as children pinned to these CPUs
+	python     string
+	memProfile string
+}
+
 // runBenchTriage: `fenzhen bench --workload triage`. Profiles, when asked,
-// cover the audited run at --concurrency only (not model loading).
-func runBenchTriage(ctx context.Context, args []string, o bench.ServingOptions, out, python, memProfile string, cpuProfile *string) error {
+// cover the first measured rounds at --concurrency only (not model loading).
+func runBenchTriage(ctx context.Context, args []string, o bench.ServingOptions, tb triageBench, out string, cpuProfile *string) error {
 	dir, err := os.MkdirTemp("", "fenzhen-bench-triage-*")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	this := bench.TriageVariant{Name: "fenzhen", Start: func(audit bool) (bench.TriageServer, error) { return startTriageServer(ctx, dir, audit) }}
+	if tb.serverCPUs != "" {
+		this.Start = func(audit bool) (bench.TriageServer, error) {
+			return startServeChild(ctx, self, o.ModelsDir, tb.serverCPUs, dir, audit)
+		}
+	}
+	variants := []bench.TriageVariant{this}
+	if tb.baseline != "" {
+		variants = append(variants, bench.TriageVariant{Name: "baseline " + filepath.Base(tb.baseline), Start: func(audit bool) (bench.TriageServer, error) {
+			return startServeChild(ctx, tb.baseline, o.ModelsDir, tb.serverCPUs, dir, audit)
+		}})
+		if tb.serverCPUs == "" {
+			// Compare like with like: both servers in processes of their own.
+			variants[0].Start = func(audit bool) (bench.TriageServer, error) {
+				return startServeChild(ctx, self, o.ModelsDir, "", dir, audit)
+			}
+		}
+	}
 	p := newProgress("bench triage", 0, "")
 	rep, err := bench.Triage(ctx, bench.TriageOptions{
-		Concurrency: o.Concurrency, Duration: o.Duration, Bodies: triageBodies(), Python: python,
-		Start:   func(audit bool) (bench.TriageServer, error) { return startTriageServer(ctx, dir, audit) },
-		Profile: profiler(*cpuProfile, memProfile),
+		Concurrency: o.Concurrency, Duration: o.Duration, Bodies: triageBodies(), Python: tb.python, Rounds: tb.rounds,
+		Variants: variants, Profile: profiler(*cpuProfile, tb.memProfile),
 	}, func(what string) { p.Phase("bench triage: " + what) })
 	p.Done()
 	if err != nil {
@@ -123,14 +156,84 @@ func runBenchTriage(ctx context.Context, args []string, o bench.ServingOptions, 
 	return appendReport(out, md)
 }
 
+// startServeChild runs `binary serve` on a free loopback port (under
+// taskset -c cpus when cpus is set) with the serve defaults, the audit log
+// in a fresh file under dir or off, and charges the child's CPU.
+func startServeChild(ctx context.Context, binary, models, cpus, dir string, auditOn bool) (bench.TriageServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return bench.TriageServer{}, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	auditPath := "off"
+	if auditOn {
+		f, err := os.CreateTemp(dir, "audit-*.db")
+		if err != nil {
+			return bench.TriageServer{}, fmt.Errorf("audit file: %w", err)
+		}
+		f.Close()
+		auditPath = f.Name()
+	}
+	argv := []string{binary, "serve", "--addr", addr, "--models", models, "--log-level", "error"}
+	if cpus != "" {
+		argv = append([]string{"taskset", "-c", cpus}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "FENZHEN_AUDIT_PATH="+auditPath)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return bench.TriageServer{}, fmt.Errorf("start %s: %w", binary, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM) // the audit writer commits on the way out
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}
+	pid := cmd.Process.Pid // taskset execs the server, so the pid is the server's
+	srv := bench.TriageServer{Base: "http://" + addr, Stop: stop, CPU: func() time.Duration {
+		d, _ := bench.ProcessCPU(pid)
+		return d
+	}}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if err := preflightTriage(ctx, srv.Base); err == nil {
+			return srv, nil
+		}
+		select {
+		case err := <-exited:
+			return bench.TriageServer{}, fmt.Errorf("%s exited before it was ready: %v", binary, err)
+		case <-ctx.Done():
+			stop()
+			return bench.TriageServer{}, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return bench.TriageServer{}, fmt.Errorf("%s was not ready within 2 minutes", binary)
+		}
+	}
+}
+
 // profiler returns a function that starts the CPU profile and marks the
 // allocation count, and returns the function that writes both; nil when
-// neither is asked for.
-func profiler(cpuPath, memPath string) func() func() {
-	if cpuPath == "" && memPath == "" {
+// neither is asked for. The audit-off run's profiles get ".audit-off" added
+// to their names, so `go tool pprof -diff_base` shows what the audit costs.
+func profiler(cpuBase, memBase string) func(audit bool) func() {
+	if cpuBase == "" && memBase == "" {
 		return nil
 	}
-	return func() func() {
+	return func(audit bool) func() {
+		cpuPath, memPath := cpuBase, memBase
+		if !audit {
+			cpuPath, memPath = suffixed(cpuBase, ".audit-off"), suffixed(memBase, ".audit-off")
+		}
 		var cpu *os.File
 		if cpuPath != "" {
 			f, err := os.Create(cpuPath)
@@ -152,6 +255,13 @@ func profiler(cpuPath, memPath string) func() func() {
 			}
 		}
 	}
+}
+
+func suffixed(path, s string) string {
+	if path == "" {
+		return ""
+	}
+	return path + s
 }
 
 // snapshotAllocs writes the allocation profile to path+suffix; "" when not written.
