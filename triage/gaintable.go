@@ -100,7 +100,8 @@ type gainScratch struct {
 	flat          []candLike // the likelihoods grouped by symptom, candidates in order
 	p, logP       []float64  // per candidate
 	dep           []int      // per candidate: department slot
-	pd            []float64  // per department slot
+	pd            []float64  // per department slot: probability, yes, no, and their terms at the leak
+	touched       []bool     // per department slot: a candidate of the current symptom is in it
 	depIdx        map[string]int
 }
 

@@ -137,12 +137,20 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		dep[i] = k
 	}
 	nd := len(s.depIdx)
-	s.pd = resize(s.pd, 3*nd)
-	pd, yesD, noD := s.pd[:nd], s.pd[nd:2*nd], s.pd[2*nd:]
+	s.pd = resize(s.pd, 5*nd)
+	pd, yesD, noD := s.pd[:nd], s.pd[nd:2*nd], s.pd[2*nd:3*nd]
+	// The x·log2 x terms of every department at the leak, the value a
+	// department none of a symptom's candidates belongs to keeps: only the
+	// departments an answer moves need a logarithm (departmentEntropy).
+	baseYes, baseNo := s.pd[3*nd:4*nd], s.pd[4*nd:]
+	s.touched = resize(s.touched, nd)
 	for i := range cand {
 		pd[dep[i]] += p[i]
 	}
 	hd0 := entropy(pd)
+	for d, x := range pd {
+		baseYes[d], baseNo[d] = xLog2x(leak*x), xLog2x((1-leak)*x)
+	}
 	best, bestScore := -1, minGain
 	logLeak, logNotLeak := math.Log2(leak), math.Log2(1-leak)
 	for k, want := range s.wanted {
@@ -150,6 +158,7 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 			continue
 		}
 		likes := s.likesOf(k)
+		clear(s.touched)
 		if len(likes) == 0 {
 			if hasAsk {
 				if j := t.ask[k]; j >= 0 {
@@ -169,6 +178,7 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		}
 		for _, l := range likes {
 			pi := p[l.i]
+			s.touched[dep[l.i]] = true
 			if pi <= 0 {
 				continue
 			}
@@ -191,7 +201,7 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		hYes := math.Log2(py) - sYes/py
 		hNo := math.Log2(1-py) - sNo/(1-py)
 		score := h0 - py*hYes - (1-py)*hNo
-		score += departmentGainWeight * (hd0 - py*scaledEntropy(yesD, py) - (1-py)*scaledEntropy(noD, 1-py))
+		score += departmentGainWeight * (hd0 - py*departmentEntropy(yesD, baseYes, s.touched, py) - (1-py)*departmentEntropy(noD, baseNo, s.touched, 1-py))
 		if hasAsk {
 			if j := t.ask[k]; j >= 0 {
 				score = (askBase + float64(ro.ask[j])) * (score + askGainFloor)
@@ -276,6 +286,31 @@ func (e *Engine) plausible(id string, post []scored) bool {
 		}
 	}
 	return m >= redFlagPlausible
+}
+
+// departmentEntropy is scaledEntropy(v, z) with the term of every
+// department not touched taken from base (its value at the leak, computed
+// once per request): the same terms added in the same order, so the same
+// sum, with a logarithm only for the departments a symptom's candidates
+// belong to.
+func departmentEntropy(v, base []float64, touched []bool, z float64) float64 {
+	var s float64
+	for d, x := range v {
+		if !touched[d] {
+			s += base[d]
+		} else if x > 0 {
+			s += x * math.Log2(x)
+		}
+	}
+	return math.Log2(z) - s/z
+}
+
+// xLog2x is the term scaledEntropy adds for x (nothing for x ≤ 0).
+func xLog2x(x float64) float64 {
+	if x > 0 {
+		return x * math.Log2(x)
+	}
+	return 0
 }
 
 // scaledEntropy is entropy(v / z) without allocating the normalised copy:
