@@ -22,7 +22,6 @@ python3-jieba, python3-yaml (deploy/setup-debian.sh).
 """
 import glob
 import logging
-import math
 import os
 import sys
 
@@ -172,55 +171,75 @@ def patient_features(age, sex):
     return f
 
 
+# The disease–symptom likelihoods as one matrix (diseases × symptoms), so the
+# posterior and the information gain are numpy expressions, as a team would
+# write them, not Python loops.
+SYM_IDS = sorted(SYMPTOMS)
+SYM_COL = {s: j for j, s in enumerate(SYM_IDS)}
+LIKE = np.full((len(DISEASES), len(SYM_IDS)), LEAK)
+for i, d in enumerate(DISEASES):
+    for sid, f in (d.get("symptoms") or {}).items():
+        if sid in SYM_COL:
+            LIKE[i, SYM_COL[sid]] = min(0.95, max(LEAK, float(f)))
+LOG_LIKE, LOG_UNLIKE = np.log(LIKE), np.log(1 - LIKE)
+LOG_PRIOR = np.log([float(d.get("prevalence") or 0.1) for d in DISEASES])
+AGE_LO = np.array([(d.get("age") or [0, 120])[0] for d in DISEASES], dtype=float)
+AGE_HI = np.array([(d.get("age") or [0, 120])[1] for d in DISEASES], dtype=float)
+SEX = np.array([d.get("sex") or "" for d in DISEASES])
+HAS_QUESTION = np.array([bool(SYMPTOMS[s].get("question")) for s in SYM_IDS])
+ASK_COL = np.array([DISEASE.sym_index.get(s, -1) for s in SYM_IDS])
+
+
 def posterior(state, age, sex):
     """Naive Bayes over the KG diseases with the prevalence as prior."""
-    logp = []
-    for d in DISEASES:
-        lp = math.log(float(d.get("prevalence") or 0.1))
-        lo, hi = (d.get("age") or [0, 120])[:2]
-        if age is not None and not lo <= age <= hi or d.get("sex") and sex and d["sex"] != sex:
-            lp -= 10
-        freqs = d.get("symptoms") or {}
-        for sid, present in state.items():
-            f = min(0.95, max(LEAK, float(freqs.get(sid, LEAK))))
-            lp += math.log(f if present else 1 - f)
-        logp.append(lp)
-    m = max(logp)
-    p = [math.exp(x - m) for x in logp]
-    z = sum(p)
-    return sorted(((x / z, i) for i, x in enumerate(p)), reverse=True)
+    lp = LOG_PRIOR.copy()
+    if age is not None:
+        lp[(age < AGE_LO) | (age > AGE_HI)] -= 10
+    if sex:
+        lp[(SEX != "") & (SEX != sex)] -= 10
+    for sid, present in state.items():
+        j = SYM_COL.get(sid)
+        if j is not None:
+            lp += LOG_LIKE[:, j] if present else LOG_UNLIKE[:, j]
+    p = np.exp(lp - lp.max())
+    p /= p.sum()
+    order = np.argsort(-p)
+    return [(float(p[i]), int(i)) for i in order]
 
 
-def entropy(ps):
-    return -sum(p * math.log2(p) for p in ps if p > 0)
+def entropy_rows(p):
+    """Entropy of each row of p (rows sum to 1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log2(p), 0).sum(axis=-1)
 
 
 def next_question(state, post, ask):
     """The unasked symptom of the top candidates with the highest expected
     information gain, weighted by the ask head."""
-    cand = post[:CANDIDATES]
-    z = sum(p for p, _ in cand)
-    ps = [p / z for p, _ in cand]
-    h0 = entropy(ps)
-    syms = {s for _, i in cand for s in (DISEASES[i].get("symptoms") or {}) if s not in state}
-    best, best_score = None, 1e-3
-    for sid in sorted(syms):
-        like = [min(0.95, max(LEAK, float((DISEASES[i].get("symptoms") or {}).get(sid, LEAK)))) for _, i in cand]
-        py = sum(p * f for p, f in zip(ps, like))
-        if py <= 0 or py >= 1:
-            continue
-        yes = [p * f / py for p, f in zip(ps, like)]
-        no = [p * (1 - f) / (1 - py) for p, f in zip(ps, like)]
-        gain = h0 - py * entropy(yes) - (1 - py) * entropy(no)
-        j = DISEASE.sym_index.get(sid)
-        if ask is not None and j is not None:
-            gain = (3.0 + ask[j]) * (gain + 0.05)
-        if gain > best_score and SYMPTOMS[sid].get("question"):
-            best, best_score = sid, gain
-    if best is None:
+    cand = np.array([i for _, i in post[:CANDIDATES]])
+    ps = np.array([p for p, _ in post[:CANDIDATES]])
+    ps /= ps.sum()
+    listed = (LIKE[cand] > LEAK).any(axis=0) & HAS_QUESTION
+    for sid in state:
+        if sid in SYM_COL:
+            listed[SYM_COL[sid]] = False
+    cols = np.flatnonzero(listed)
+    if len(cols) == 0:
         return None
-    s = SYMPTOMS[best]
-    return {"symptom_id": best, "name": s["name"], "text": s["question"]}
+    f = LIKE[np.ix_(cand, cols)]  # candidates × symptoms
+    py = ps @ f
+    yes = (ps[:, None] * f) / py
+    no = (ps[:, None] * (1 - f)) / (1 - py)
+    gain = entropy_rows(ps) - py * entropy_rows(yes.T) - (1 - py) * entropy_rows(no.T)
+    if ask is not None:
+        j = ASK_COL[cols]
+        weight = np.where(j >= 0, 3.0 + np.asarray(ask)[np.maximum(j, 0)], 1.0)
+        gain = np.where(j >= 0, weight * (gain + 0.05), gain)
+    k = int(np.argmax(gain))
+    if gain[k] <= 1e-3:
+        return None
+    s = SYMPTOMS[SYM_IDS[cols[k]]]
+    return {"symptom_id": SYM_IDS[cols[k]], "name": s["name"], "text": s["question"]}
 
 
 def red_flags(state):
