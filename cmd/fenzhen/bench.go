@@ -40,7 +40,7 @@ func runBench(args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (triage: of the audited run at --concurrency only)")
 	memProfile := fs.String("memprofile", "", "triage: write the allocations of the audited run at --concurrency to this file")
 	rounds := fs.Int("rounds", 3, "triage: rounds of audit on / audit off at --concurrency")
-	baseline := fs.String("baseline-binary", "", "triage: another fenzhen binary (e.g. built from main) measured side by side; both then run as child processes")
+	baseline := fs.String("baseline-binary", "", "triage: other fenzhen binaries (comma-separated; e.g. one built from main) measured side by side; every server then runs as a child process")
 	serverCPUs := fs.String("server-cpus", "", "triage: run the servers as child processes pinned with taskset to these CPUs (e.g. 0);\npin the generator yourself: taskset -c 1 fenzhen bench --workload triage --server-cpus 0")
 	python := fs.String("python", "/usr/bin/python3", "triage and imaging: the interpreter of the FastAPI peer; empty skips it")
 	if err := parseFlags(fs, args); err != nil {

@@ -106,7 +106,7 @@ func preflightTriage(ctx context.Context, baseURL string) error {
 // triageBench are the triage workload's own flags.
 type triageBench struct {
 	rounds     int
-	baseline   string // another fenzhen binary to compare with, run as a child
+	baseline   string // other fenzhen binaries to compare with (comma-separated), run as children
 	serverCPUs string // run the servers as children pinned to these CPUs
 	python     string
 	memProfile string
@@ -131,15 +131,18 @@ func runBenchTriage(ctx context.Context, args []string, o bench.ServingOptions, 
 		}
 	}
 	variants := []bench.TriageVariant{this}
-	if tb.baseline != "" {
-		variants = append(variants, bench.TriageVariant{Name: "baseline " + filepath.Base(tb.baseline), Start: func(audit bool) (bench.TriageServer, error) {
-			return startServeChild(ctx, tb.baseline, o.ModelsDir, tb.serverCPUs, dir, audit)
+	for _, bin := range strings.Split(tb.baseline, ",") {
+		if bin == "" {
+			continue
+		}
+		variants = append(variants, bench.TriageVariant{Name: "baseline " + filepath.Base(bin), Start: func(audit bool) (bench.TriageServer, error) {
+			return startServeChild(ctx, bin, o.ModelsDir, tb.serverCPUs, dir, audit)
 		}})
-		if tb.serverCPUs == "" {
-			// Compare like with like: both servers in processes of their own.
-			variants[0].Start = func(audit bool) (bench.TriageServer, error) {
-				return startServeChild(ctx, self, o.ModelsDir, "", dir, audit)
-			}
+	}
+	if len(variants) > 1 && tb.serverCPUs == "" {
+		// Compare like with like: every server in a process of its own.
+		variants[0].Start = func(audit bool) (bench.TriageServer, error) {
+			return startServeChild(ctx, self, o.ModelsDir, "", dir, audit)
 		}
 	}
 	p := newProgress("bench triage", 0, "")
