@@ -159,8 +159,8 @@ func tsvCases(repo, path string) ([]testCase, error) {
 		}
 		cols := strings.Split(line, "\t")
 		c := testCase{key: rel + ":" + strconv.Itoa(i+1)}
-		sexAt := slices.IndexFunc(cols, func(s string) bool { return s == "male" || s == "female" || s == "-" })
-		if sexAt >= 1 && sexAt+1 < len(cols) {
+		sexAt := sexColumn(cols)
+		if sexAt >= 1 {
 			c.req = request{Text: cols[sexAt+1], Age: parseAge(cols[sexAt-1])}
 			if cols[sexAt] != "-" {
 				c.req.Sex = cols[sexAt]
@@ -177,6 +177,18 @@ func tsvCases(repo, path string) ([]testCase, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// sexColumn is the index of the sex column (male, female or "-"), found
+// from the right so that a "-" in an earlier column (no synonyms) is not
+// taken for it; -1 when the layout has none. The text follows it.
+func sexColumn(cols []string) int {
+	for i := len(cols) - 2; i >= 1; i-- {
+		if s := cols[i]; s == "male" || s == "female" || s == "-" {
+			return i
+		}
+	}
+	return -1
 }
 
 func parseAge(s string) *float64 {
