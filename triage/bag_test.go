@@ -2,8 +2,10 @@ package triage
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/fenzhen/fenzhen/inference"
@@ -70,5 +72,43 @@ func TestHalfToFloat(t *testing.T) {
 	}
 	if got := halfToFloat(0x7e00); !math.IsNaN(float64(got)) {
 		t.Errorf("halfToFloat(NaN) = %g", got)
+	}
+}
+
+// Requests run the heads' tails from many goroutines on one session each:
+// the answers are the same as one at a time.
+func TestEmbeddingBagConcurrent(t *testing.T) {
+	e := modelEngine(t)
+	req := Request{Text: "三岁孩子发烧两天了，最高39度，咳嗽有黄痰，不拉肚子"}
+	idx := newInputs(e.buildCase(&req)).of(e.disease)
+	want, err := e.disease.bag.predict(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				got, err := e.disease.bag.predict(idx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for o := range want {
+					if !slices.Equal(want[o].Data.([]float32), got[o].Data.([]float32)) {
+						errs <- fmt.Errorf("output %d differs when run concurrently", o)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

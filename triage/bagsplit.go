@@ -403,4 +403,3 @@ func varints(raw []byte) ([]int64, error) {
 	}
 	return out, nil
 }
-
