@@ -82,13 +82,42 @@ func clip(s string) string {
 
 // routeKnown reports whether method and route name a registered route: for
 // a path no route serves (404, 405) echo gives the nearest pattern instead.
+// Known routes are remembered: echo.Routes copies the whole table, which
+// cost every audited request an allocation and a map walk. Only positives
+// are cached, so a route registered later is still found.
 func (s *Server) routeKnown(method, route string) bool {
+	k := routeKey{method, route}
+	if m := s.knownRoutes.Load(); m != nil {
+		if _, ok := (*m)[k]; ok {
+			return true
+		}
+	}
 	for _, r := range s.echo.Routes() {
 		if r.Method == method && r.Path == route {
+			s.rememberRoute(k)
 			return true
 		}
 	}
 	return false
+}
+
+// routeKey is a registered route, the key of Server.knownRoutes.
+type routeKey struct{ method, path string }
+
+// rememberRoute adds k to the known routes (copy on write: readers take no lock).
+func (s *Server) rememberRoute(k routeKey) {
+	for {
+		old := s.knownRoutes.Load()
+		next := map[routeKey]struct{}{k: {}}
+		if old != nil {
+			for r := range *old {
+				next[r] = struct{}{}
+			}
+		}
+		if s.knownRoutes.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }
 
 // setAudit leaves the summary of resp for auditLog; text is the request's

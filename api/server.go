@@ -49,6 +49,8 @@ type Server struct {
 	draining atomic.Bool
 	access   *access  // keys, rate limits, in-flight slots (admission.go)
 	tls      tlsState // serving certificate when TLS is on (security.go)
+	// knownRoutes caches the routes routeKnown has found (audit.go).
+	knownRoutes atomic.Pointer[map[routeKey]struct{}]
 }
 
 // New builds a server with every route registered.

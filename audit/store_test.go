@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -283,4 +285,42 @@ func TestConcurrentReader(t *testing.T) {
 		t.Fatalf("insert during a read: %v", err)
 	}
 	tx.Rollback()
+}
+
+// jsonStrings writes what encoding/json writes, escaping or not.
+func TestJSONStringsMatchesEncodingJSON(t *testing.T) {
+	for _, v := range [][]string{nil, {}, {"03.01"}, {"chest_pain_sweating", "04"}, {`a"b`, `c\d`}, {"<&>"}, {"中文", "\u2028"}, {"\x01", string([]byte{0xff})}} {
+		want := "[]"
+		if len(v) > 0 {
+			b, _ := json.Marshal(v)
+			want = string(b)
+		}
+		if got := jsonStrings(v); got != want {
+			t.Errorf("jsonStrings(%q) = %s, want %s", v, got, want)
+		}
+	}
+}
+
+// More entries than one INSERT carries, and a partial last chunk, all land.
+func TestInsertManyChunks(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var entries []Entry
+	for i := range 2*insertRows + 3 {
+		entries = append(entries, Entry{Time: time.Unix(int64(i), 0), RequestID: fmt.Sprint("r", i), Route: "/v1/triage", Method: "POST", Status: 200,
+			Summary: Summary{Departments: []string{"03"}, Top: []Score{{ID: "x", P: 0.5}}}})
+	}
+	if err := st.Insert(context.Background(), entries); err != nil {
+		t.Fatal(err)
+	}
+	var got []Entry
+	if err := st.Query(context.Background(), time.Time{}, time.Time{}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(entries) || got[len(got)-1].RequestID != entries[len(entries)-1].RequestID || got[0].Top[0].P != 0.5 {
+		t.Fatalf("got %d entries (want %d), last %+v", len(got), len(entries), got[len(got)-1])
+	}
 }

@@ -34,11 +34,13 @@ type WriterOptions struct {
 // fenzhen_audit_write_errors_total, and the writer carries on: a broken audit
 // disk must not stop triage.
 type Writer struct {
-	insert func(context.Context, []Entry) error // Store.Insert; tests stub it
-	opt    WriterOptions
-	log    *slog.Logger
-	ch     chan Entry
-	done   chan struct{}
+	insert  func(context.Context, []Entry) error // Store.Insert; tests stub it
+	opt     WriterOptions
+	log     *slog.Logger
+	ch      chan Entry
+	full    chan struct{} // Record → run: a batch is waiting, stop sleeping
+	closing chan struct{} // closed by Close: write what is queued without sleeping
+	done    chan struct{}
 
 	mu     sync.RWMutex // Record holds it shared while sending; Close exclusively to close ch
 	closed bool
@@ -63,11 +65,13 @@ func NewWriter(st *Store, opt WriterOptions) *Writer {
 		opt.Retries = 3
 	}
 	w := &Writer{
-		insert: st.Insert,
-		opt:    opt,
-		log:    opt.Logger,
-		ch:     make(chan Entry, opt.QueueSize),
-		done:   make(chan struct{}),
+		insert:  st.Insert,
+		opt:     opt,
+		log:     opt.Logger,
+		ch:      make(chan Entry, opt.QueueSize),
+		full:    make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fenzhen_audit_written_total",
 			Help: "Audit entries committed to the audit database.",
@@ -101,9 +105,13 @@ func (w *Writer) Record(ctx context.Context, e Entry) error {
 	}
 	select {
 	case w.ch <- e:
+		if len(w.ch) >= w.opt.BatchSize {
+			w.wake()
+		}
 		return nil
 	default:
 	}
+	w.wake() // the queue is full: the writer must not sleep out its timer
 	select {
 	case w.ch <- e:
 		return nil
@@ -120,6 +128,7 @@ func (w *Writer) Close() error {
 	if !w.closed {
 		w.closed = true
 		close(w.ch)
+		close(w.closing)
 	}
 	w.mu.Unlock()
 	<-w.done
@@ -134,6 +143,11 @@ func (w *Writer) lose(n int) {
 	w.errors.Add(float64(n))
 }
 
+// run writes the queue in batches. After the first entry of a batch it
+// sleeps until FlushEvery has passed or Record reports a full batch, then
+// takes what is queued: a receiver parked on the queue would be woken by
+// every Record (a goroutine switch per request on the request's CPU), while
+// a buffered send with nobody waiting costs only the copy.
 func (w *Writer) run() {
 	defer close(w.done)
 	batch := make([]Entry, 0, w.opt.BatchSize)
@@ -145,28 +159,50 @@ func (w *Writer) run() {
 			return
 		}
 		batch = append(batch, e)
-		timer.Reset(w.opt.FlushEvery)
+		if len(w.ch) < w.opt.BatchSize-1 { // else a full batch is already queued
+			w.sleep(timer)
+		}
 		open := true
-	fill:
+	drain:
 		for len(batch) < w.opt.BatchSize {
 			select {
 			case e, ok := <-w.ch:
 				if !ok {
 					open = false
-					break fill
+					break drain
 				}
 				batch = append(batch, e)
-			case <-timer.C:
-				break fill
+			default:
+				break drain
 			}
 		}
-		timer.Stop()
 		w.flush(batch)
 		clear(batch) // drop references to request text
 		batch = batch[:0]
 		if !open {
 			return
 		}
+	}
+}
+
+// sleep waits until FlushEvery has passed, a full batch is queued or Close
+// has begun.
+func (w *Writer) sleep(timer *time.Timer) {
+	timer.Reset(w.opt.FlushEvery)
+	select {
+	case <-timer.C:
+		return
+	case <-w.full:
+	case <-w.closing:
+	}
+	timer.Stop()
+}
+
+// wake tells run that a full batch is waiting.
+func (w *Writer) wake() {
+	select {
+	case w.full <- struct{}{}:
+	default: // already told
 	}
 }
 

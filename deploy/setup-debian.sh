@@ -2,6 +2,8 @@
 # Debian packages the training scripts, fixture generators and benchmarks use.
 # Needed only to retrain models or regenerate fixtures: the server and
 # `make test` run from the committed models and fixtures without them.
+# python3-jieba, python3-fastapi and uvicorn serve the benchmark peers in
+# bench/fastapi (`fenzhen bench --workload imaging|triage`).
 set -euo pipefail
 pkgs=(python3 python3-numpy python3-torch python3-onnx python3-yaml python3-pil python3-pydicom dcmtk python3-jieba python3-fastapi uvicorn)
 missing=()

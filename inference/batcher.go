@@ -31,6 +31,7 @@ type model struct {
 	name, version string
 	cfg           *ModelConfig
 	stamp         string // detects changes on reload
+	file          string // the ONNX file its sessions were made from
 	sessions      []*session
 	metrics       *Metrics
 

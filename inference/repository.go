@@ -225,6 +225,7 @@ func (r *Repository) load(f found) (*model, error) {
 	}
 	m := newModel(f.name, f.version, f.cfg, sessions, r.opts.Metrics)
 	m.stamp = f.stamp
+	m.file = path
 	return m, nil
 }
 
@@ -288,6 +289,16 @@ func (r *Repository) Config(name, version string) (string, *ModelConfig, error) 
 		return "", nil, err
 	}
 	return m.version, m.cfg, nil
+}
+
+// ModelFile returns the ONNX file of a loaded model version, for callers
+// that derive a graph of their own from it (triage's embedding bags).
+func (r *Repository) ModelFile(name, version string) (string, error) {
+	m, err := r.lookup(name, version)
+	if err != nil {
+		return "", err
+	}
+	return m.file, nil
 }
 
 // Status lists every model version, loaded or failed, sorted by name and version.

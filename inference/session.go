@@ -15,6 +15,11 @@ type session struct {
 }
 
 func newSession(path string, cfg *ModelConfig) (*session, error) {
+	return openSession(path, nil, cfg)
+}
+
+// openSession loads the graph from path, or from data when data is not nil.
+func openSession(path string, data []byte, cfg *ModelConfig) (*session, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
@@ -32,7 +37,12 @@ func newSession(path string, cfg *ModelConfig) (*session, error) {
 		return nil, fmt.Errorf("disable thread spinning: %w", err)
 	}
 	in, out := names(cfg.Inputs), names(cfg.Outputs)
-	s, err := ort.NewDynamicAdvancedSession(path, in, out, opts)
+	var s *ort.DynamicAdvancedSession
+	if data != nil {
+		s, err = ort.NewDynamicAdvancedSessionWithONNXData(data, in, out, opts)
+	} else {
+		s, err = ort.NewDynamicAdvancedSession(path, in, out, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create session for %s: %w", path, err)
 	}
@@ -222,6 +232,18 @@ func OpenSession(versionDir string) (*Session, *ModelConfig, error) {
 		return nil, nil, err
 	}
 	return &Session{s: s}, cfg, nil
+}
+
+// OpenSessionData makes a bare session of an in-memory graph (what triage
+// derives from a model file), with cfg's inputs, outputs and threads; name
+// is for errors. Run may be called from several goroutines at once (ONNX
+// Runtime sessions allow concurrent runs).
+func OpenSessionData(name string, data []byte, cfg *ModelConfig) (*Session, error) {
+	s, err := openSession(name, data, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{s: s}, nil
 }
 
 // Run executes one call with inputs in config order.

@@ -22,6 +22,7 @@ const clause = `[^，,。；;！!？?、\s]`
 type safetyPattern struct {
 	id   string
 	re   *regexp.Regexp
+	pre  prefilter // literals a match needs; the expression runs only on texts holding one
 	skip *regexp.Regexp
 	// textSkip drops the finding when the whole text matches it (中风后
 	// 想做康复训练 is not a new stroke).
@@ -32,7 +33,8 @@ type safetyPattern struct {
 var sequelae = regexp.MustCompile(`康复|后遗症|中风后|脑梗后|脑出血后|偏瘫[0-9一二三四五六七八九十几多]+年|好几年了|多年`)
 
 func pat(id, re, skip string) safetyPattern {
-	p := safetyPattern{id: id, re: regexp.MustCompile(strings.ReplaceAll(re, "C", clause))}
+	expr := strings.ReplaceAll(re, "C", clause)
+	p := safetyPattern{id: id, re: regexp.MustCompile(expr), pre: newPrefilter(expr)}
 	if skip != "" {
 		p.skip = regexp.MustCompile(skip)
 	}
@@ -121,7 +123,7 @@ func (x *Extractor) matchPatterns(text []rune, toks []token, clauseOf []int) []t
 	for _, list := range [][]safetyPattern{safetyPatterns, exposurePatterns} {
 		for _, p := range list {
 			e := x.symptomEntry(p.id)
-			if e < 0 || p.textSkip != nil && p.textSkip.MatchString(s) {
+			if e < 0 || !p.pre.mayMatch(s) || p.textSkip != nil && p.textSkip.MatchString(s) {
 				continue
 			}
 			for _, loc := range p.re.FindAllStringIndex(s, -1) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/fenzhen/fenzhen/inference"
 )
@@ -21,6 +22,10 @@ type classifier struct {
 	labels  []string
 	second  int         // length of the second output; 0 when the model has none
 	feat    *Featurizer // the vocabulary it was trained on
+	// bag, when set, computes the head's embedding sum in Go and runs the
+	// rest of its graph directly (bag.go); nil runs the whole model
+	// through the runner.
+	bag *embeddingBag
 }
 
 // loadClassifier checks the model's config: one INT64 input of
@@ -59,14 +64,19 @@ func loadClassifier(run inference.Runner, name, version, retrain string) (*class
 		}
 		c.second = int(cfg.Outputs[1].Shape[0])
 	}
+	if c.bag, err = loadBag(run, c, cfg); err != nil {
+		return nil, fmt.Errorf("model %s/%s: %w", name, v, err)
+	}
+	if c.bag != nil {
+		// The tail session lives as long as the classifier.
+		runtime.AddCleanup(c, func(b *embeddingBag) { b.close() }, c.bag)
+	}
 	return c, nil
 }
 
 // predict runs the model on one index vector and returns its outputs.
 func (c *classifier) predict(ctx context.Context, idx []int64) (probs, second []float32, err error) {
-	res, err := c.run.Infer(ctx, inference.Request{Model: c.name, Version: c.version, Inputs: []inference.Tensor{{
-		Name: c.input, DataType: inference.INT64, Shape: []int64{1, int64(len(idx))}, Data: idx,
-	}}})
+	outs, err := c.infer(ctx, idx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model %s/%s: %w", c.name, c.version, err)
 	}
@@ -74,19 +84,34 @@ func (c *classifier) predict(ctx context.Context, idx []int64) (probs, second []
 	if c.second > 0 {
 		want = 2
 	}
-	if len(res.Outputs) != want {
-		return nil, nil, fmt.Errorf("model %s/%s: %d outputs, want %d", c.name, c.version, len(res.Outputs), want)
+	if len(outs) != want {
+		return nil, nil, fmt.Errorf("model %s/%s: %d outputs, want %d", c.name, c.version, len(outs), want)
 	}
-	probs, ok := res.Outputs[0].Data.([]float32)
+	probs, ok := outs[0].Data.([]float32)
 	if !ok || len(probs) != len(c.labels) {
-		return nil, nil, fmt.Errorf("model %s/%s: output is %T of %d values, want %d float32", c.name, c.version, res.Outputs[0].Data, len(probs), len(c.labels))
+		return nil, nil, fmt.Errorf("model %s/%s: output is %T of %d values, want %d float32", c.name, c.version, outs[0].Data, len(probs), len(c.labels))
 	}
 	if c.second > 0 {
-		if second, ok = res.Outputs[1].Data.([]float32); !ok || len(second) != c.second {
-			return nil, nil, fmt.Errorf("model %s/%s: second output is %T, want %d float32", c.name, c.version, res.Outputs[1].Data, c.second)
+		if second, ok = outs[1].Data.([]float32); !ok || len(second) != c.second {
+			return nil, nil, fmt.Errorf("model %s/%s: second output is %T, want %d float32", c.name, c.version, outs[1].Data, c.second)
 		}
 	}
 	return probs, second, nil
+}
+
+// infer runs the head on one index vector: the embedding bag when there
+// is one, else the whole model through the runner.
+func (c *classifier) infer(ctx context.Context, idx []int64) ([]inference.Tensor, error) {
+	if c.bag != nil {
+		return c.bag.predict(idx)
+	}
+	res, err := c.run.Infer(ctx, inference.Request{Model: c.name, Version: c.version, Inputs: []inference.Tensor{{
+		Name: c.input, DataType: inference.INT64, Shape: []int64{1, int64(len(idx))}, Data: idx,
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.Outputs, nil
 }
 
 // ref names the model for the response.

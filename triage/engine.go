@@ -38,7 +38,8 @@ func (e *Engine) Triage(ctx context.Context, req Request) (*Response, error) {
 	if medical && e.urgency != nil {
 		urgIdx = in.of(e.urgency)
 	}
-	// The three heads run side by side (each batcher queue is its own): a
+	// The three heads run side by side (each is an embedding sum and a
+	// one-row ONNX Runtime call, bag.go, or a batcher queue of its own): a
 	// request waits for the slowest, not for their sum.
 	deptCh := make(chan deptResult, 1)
 	if e.dept != nil && medical {

@@ -2,7 +2,6 @@ package triage
 
 import (
 	"math"
-	"sort"
 	"strings"
 )
 
@@ -68,8 +67,12 @@ func (e *Engine) nextQuestion(c *patientCase, post []scored, ro *rankerOut) (*Qu
 	return e.phrase(c, q), StopNone
 }
 
-// gainQuestion is the question of highest expected gain, or nil.
+// gainQuestion is the question of highest expected gain, or nil. Its
+// tables (gainTable) and working memory (gainScratch) are in gaintable.go.
 func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Question {
+	t := e.gain
+	s := t.get()
+	defer t.put(s)
 	cand := post
 	if len(cand) > questionCandidates {
 		cand = cand[:questionCandidates]
@@ -78,11 +81,12 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 	for _, s := range cand {
 		z += s.prob
 	}
-	p := make([]float64, len(cand))
+	p := resize(s.p, len(cand))
+	logP := resize(s.logP, len(cand))
+	s.p, s.logP = p, logP
 	for i, s := range cand {
 		p[i] = s.prob / z
 	}
-	logP := make([]float64, len(cand))
 	var sumP, sumPLogP float64
 	for i, x := range p {
 		if x > 0 {
@@ -92,72 +96,74 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		}
 	}
 	h0 := -sumPLogP // entropy(p)
-	syms := map[string]bool{}
-	// bySym holds, for each symptom, the candidates whose likelihood is not
-	// the leak (what bayes.like returns), built once so the loop below does
-	// no map look-up per candidate and symptom. A symptom absent from it
-	// has the leak likelihood everywhere: an answer changes nothing and its
-	// gain is 0 without computing it.
-	bySym := map[string][]candLike{}
-	for i, s := range cand {
-		d := e.nb.diseases[s.idx]
-		for id, f := range d.Symptoms {
-			bySym[id] = append(bySym[id], newCandLike(i, clampFreq(f)))
-			if !c.asked[id] {
-				syms[id] = true
-			}
-		}
-		for id, f := range e.nb.vague[s.idx] {
-			if _, own := d.Symptoms[id]; !own {
-				bySym[id] = append(bySym[id], newCandLike(i, clampFreq(f)))
-			}
+	// The symptoms worth asking: the candidates' own findings and those the
+	// ranker expects the patient to report, less what was already asked.
+	for id, asked := range c.asked {
+		if k, ok := t.index[id]; ok && asked {
+			s.asked[k] = true
 		}
 	}
-	if ro != nil && ro.ask != nil {
-		for id, j := range e.disease.feat.symIndex {
-			if float64(ro.ask[j]) >= askInclude && !c.asked[id] {
-				syms[id] = true
+	for _, sc := range cand {
+		for _, k := range t.own[sc.idx] {
+			s.wanted[k] = true
+		}
+	}
+	hasAsk := ro != nil && ro.ask != nil
+	if hasAsk {
+		for k, j := range t.ask {
+			if j >= 0 && float64(ro.ask[j]) >= askInclude {
+				s.wanted[k] = true
 			}
 		}
 	}
-	ids := make([]string, 0, len(syms))
-	for id := range syms {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	// For each symptom, the candidates whose likelihood is not the leak
+	// (what bayes.like returns), grouped once so the loop below does no
+	// look-up per candidate and symptom. A symptom with none has the leak
+	// likelihood everywhere: an answer changes nothing and its gain is 0
+	// without computing it.
+	t.group(s, cand)
 	// Departments of the candidates: the gain also counts what an answer
 	// tells about where to send the patient (several diseases of one
 	// department are one routing answer).
-	depIdx := map[string]int{}
-	dep := make([]int, len(cand))
-	for i, s := range cand {
-		code := e.nb.diseases[s.idx].Department
-		k, ok := depIdx[code]
+	dep := resize(s.dep, len(cand))
+	s.dep = dep
+	for i, sc := range cand {
+		code := e.nb.diseases[sc.idx].Department
+		k, ok := s.depIdx[code]
 		if !ok {
-			k = len(depIdx)
-			depIdx[code] = k
+			k = len(s.depIdx)
+			s.depIdx[code] = k
 		}
 		dep[i] = k
 	}
-	pd := make([]float64, len(depIdx))
+	nd := len(s.depIdx)
+	s.pd = resize(s.pd, 5*nd)
+	pd, yesD, noD := s.pd[:nd], s.pd[nd:2*nd], s.pd[2*nd:3*nd]
+	// The x·log2 x terms of every department at the leak, the value a
+	// department none of a symptom's candidates belongs to keeps: only the
+	// departments an answer moves need a logarithm (departmentEntropy).
+	baseYes, baseNo := s.pd[3*nd:4*nd], s.pd[4*nd:]
+	s.touched = resize(s.touched, nd)
 	for i := range cand {
 		pd[dep[i]] += p[i]
 	}
 	hd0 := entropy(pd)
-	yesD, noD := make([]float64, len(depIdx)), make([]float64, len(depIdx))
-	best, bestScore := "", minGain
+	for d, x := range pd {
+		baseYes[d], baseNo[d] = xLog2x(leak*x), xLog2x((1-leak)*x)
+	}
+	best, bestScore := -1, minGain
 	logLeak, logNotLeak := math.Log2(leak), math.Log2(1-leak)
-	for _, id := range ids {
-		sym, ok := e.kg.Symptom(id)
-		if !ok || sym.Question == "" {
+	for k, want := range s.wanted {
+		if !want || s.asked[k] || !t.question[k] {
 			continue
 		}
-		likes := bySym[id]
+		likes := s.likesOf(k)
+		clear(s.touched)
 		if len(likes) == 0 {
-			if ro != nil && ro.ask != nil {
-				if j, ok := e.disease.feat.symIndex[id]; ok {
+			if hasAsk {
+				if j := t.ask[k]; j >= 0 {
 					if score := (askBase + float64(ro.ask[j])) * askGainFloor; score > bestScore+1e-12 {
-						best, bestScore = id, score
+						best, bestScore = k, score
 					}
 				}
 			}
@@ -172,6 +178,7 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		}
 		for _, l := range likes {
 			pi := p[l.i]
+			s.touched[dep[l.i]] = true
 			if pi <= 0 {
 				continue
 			}
@@ -194,20 +201,20 @@ func (e *Engine) gainQuestion(c *patientCase, post []scored, ro *rankerOut) *Que
 		hYes := math.Log2(py) - sYes/py
 		hNo := math.Log2(1-py) - sNo/(1-py)
 		score := h0 - py*hYes - (1-py)*hNo
-		score += departmentGainWeight * (hd0 - py*scaledEntropy(yesD, py) - (1-py)*scaledEntropy(noD, 1-py))
-		if ro != nil && ro.ask != nil {
-			if j, ok := e.disease.feat.symIndex[id]; ok {
+		score += departmentGainWeight * (hd0 - py*departmentEntropy(yesD, baseYes, s.touched, py) - (1-py)*departmentEntropy(noD, baseNo, s.touched, 1-py))
+		if hasAsk {
+			if j := t.ask[k]; j >= 0 {
 				score = (askBase + float64(ro.ask[j])) * (score + askGainFloor)
 			}
 		}
 		if score > bestScore+1e-12 {
-			best, bestScore = id, score
+			best, bestScore = k, score
 		}
 	}
-	if best == "" {
+	if best < 0 {
 		return nil
 	}
-	sym, _ := e.kg.Symptom(best)
+	sym, _ := e.kg.Symptom(t.ids[best])
 	return &Question{SymptomID: sym.ID, Name: sym.Name, Text: sym.Question}
 }
 
@@ -279,6 +286,31 @@ func (e *Engine) plausible(id string, post []scored) bool {
 		}
 	}
 	return m >= redFlagPlausible
+}
+
+// departmentEntropy is scaledEntropy(v, z) with the term of every
+// department not touched taken from base (its value at the leak, computed
+// once per request): the same terms added in the same order, so the same
+// sum, with a logarithm only for the departments a symptom's candidates
+// belong to.
+func departmentEntropy(v, base []float64, touched []bool, z float64) float64 {
+	var s float64
+	for d, x := range v {
+		if !touched[d] {
+			s += base[d]
+		} else if x > 0 {
+			s += x * math.Log2(x)
+		}
+	}
+	return math.Log2(z) - s/z
+}
+
+// xLog2x is the term scaledEntropy adds for x (nothing for x ≤ 0).
+func xLog2x(x float64) float64 {
+	if x > 0 {
+		return x * math.Log2(x)
+	}
+	return 0
 }
 
 // scaledEntropy is entropy(v / z) without allocating the normalised copy:

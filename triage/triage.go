@@ -254,6 +254,9 @@ type Engine struct {
 	disease    *classifier
 	diseaseIdx []int
 	urgency    *classifier
+	// gain indexes the KG and the disease head for the interview's
+	// information gain (gaintable.go).
+	gain *gainTable
 }
 
 // New builds an Engine. runner may be nil (KG only). A classifier that is
@@ -292,6 +295,7 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 	}
 	e := &Engine{kg: kg, x: x, run: runner, opts: opts, feat: NewFeaturizer(kg), nb: newBayes(kg)}
 	if runner == nil {
+		e.gain = newGainTable(e)
 		return e, nil
 	}
 	if opts.DepartmentModel != "-" {
@@ -346,6 +350,7 @@ func New(kg *knowledge.KG, x *nlp.Extractor, runner inference.Runner, opts Optio
 	if e.disease != nil && e.disease.second != 0 && e.disease.second != len(e.disease.feat.Symptoms()) {
 		return nil, fmt.Errorf("triage: disease model %s/%s: second output has %d values, want one per symptom of its vocabulary (%d)", e.disease.name, e.disease.version, e.disease.second, len(e.disease.feat.Symptoms()))
 	}
+	e.gain = newGainTable(e)
 	return e, nil
 }
 

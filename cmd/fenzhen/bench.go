@@ -37,7 +37,12 @@ func runBench(args []string) error {
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime library (default $FENZHEN_ORT_LIB or the pinned one)")
 	out := fs.String("out", "", "append the Markdown report to this file")
 	workload := fs.String("workload", "serving", "serving (batching comparison on --model), triage (POST /v1/triage through the full server) or imaging (chest X-ray route vs a FastAPI + PyTorch server)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (triage: of the audited run at --concurrency only)")
+	memProfile := fs.String("memprofile", "", "triage: write the allocations of the audited run at --concurrency to this file")
+	rounds := fs.Int("rounds", 3, "triage: rounds of audit on / audit off at --concurrency")
+	baseline := fs.String("baseline-binary", "", "triage: other fenzhen binaries (comma-separated; e.g. one built from main) measured side by side; every server then runs as a child process")
+	serverCPUs := fs.String("server-cpus", "", "triage: run the servers as child processes pinned with taskset to these CPUs (e.g. 0);\npin the generator yourself: taskset -c 1 fenzhen bench --workload triage --server-cpus 0")
+	python := fs.String("python", "/usr/bin/python3", "triage and imaging: the interpreter of the FastAPI peer; empty skips it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +52,7 @@ func runBench(args []string) error {
 	if err := inference.InitRuntime(*ortLib); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
+	if *cpuProfile != "" && *workload != "triage" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			return fmt.Errorf("cpu profile: %w", err)
@@ -61,23 +66,10 @@ func runBench(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *workload == "triage" {
-		p := newProgress(fmt.Sprintf("bench triage (2 runs of %s)", o.Duration), 0, "")
-		stats, err := benchTriage(ctx, o.Concurrency, o.Duration)
-		p.Done()
-		if err != nil {
-			return err
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "## Triage: POST /v1/triage through the full server (%s)\n\n- Command: `fenzhen bench %s`\n- Machine: %s; ONNX Runtime %s\n- 10 colloquial complaints in rotation, JSON over loopback HTTP, closed loop; the load generator shares the 2 cores.\n\n| run | req/s | p50 | p95 | p99 | errors |\n|---|---:|---:|---:|---:|---:|\n",
-			time.Now().UTC().Format("2006-01-02"), strings.Join(args, " "), bench.Machine(), inference.RuntimeVersion())
-		for _, s := range stats {
-			fmt.Println(s)
-			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %d |\n", s.Name, s.Throughput, s.P50.Round(10*time.Microsecond), s.P95.Round(10*time.Microsecond), s.P99.Round(10*time.Microsecond), s.Errors)
-		}
-		return appendReport(*out, b.String())
+		return runBenchTriage(ctx, args, o, triageBench{rounds: *rounds, baseline: *baseline, serverCPUs: *serverCPUs, python: *python, memProfile: *memProfile}, *out, cpuProfile)
 	} else if *workload == "imaging" {
 		p := newProgress("bench imaging", 0, "")
-		rep, err := bench.Imaging(ctx, o.ModelsDir, "models/chest-xray/testdata/test_000_pneumonia.png", "/usr/bin/python3", o.Concurrency, o.Duration,
+		rep, err := bench.Imaging(ctx, o.ModelsDir, "models/chest-xray/testdata/test_000_pneumonia.png", *python, o.Concurrency, o.Duration,
 			func(what string) { p.Phase("bench imaging: " + what) })
 		p.Done()
 		if err != nil {

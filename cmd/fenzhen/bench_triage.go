@@ -1,20 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"sync/atomic"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fenzhen/fenzhen/api"
 	"github.com/fenzhen/fenzhen/bench"
 	"github.com/fenzhen/fenzhen/client"
+	"github.com/fenzhen/fenzhen/inference"
 )
 
 // triageSentences are colloquial complaints of several departments and ages.
@@ -31,63 +35,52 @@ var triageSentences = []client.TriageRequest{
 	{Text: "最近总是睡不着，心情很低落，对什么都提不起兴趣", Age: client.Age(22)},
 }
 
-// benchTriage serves the full stack in-process and drives POST /v1/triage.
-func benchTriage(ctx context.Context, concurrency int, d time.Duration) ([]bench.Stats, error) {
-	cfg := api.DefaultConfig()
-	if err := cfg.FromEnv(); err != nil { // FENZHEN_MAX_IN_FLIGHT and friends apply here too
-		return nil, err
-	}
-	srv, cleanup, err := buildServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	sctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(sctx, ln); close(done) }()
-	defer func() { stop(); <-done }()
-
+// triageBodies are the pre-encoded request bodies of triageSentences.
+func triageBodies() [][]byte {
 	bodies := make([][]byte, len(triageSentences))
 	for i, s := range triageSentences {
 		bodies[i], _ = json.Marshal(s)
 	}
-	if err := preflightTriage(ctx, "http://"+ln.Addr().String()); err != nil {
-		return nil, err
+	return bodies
+}
+
+// startTriageServer serves the full stack in-process on a free loopback port
+// with the serve defaults (FENZHEN_* variables apply), the audit log on in a
+// fresh file under dir or off, and checks every benchmark sentence once.
+func startTriageServer(ctx context.Context, dir string, auditOn bool) (bench.TriageServer, error) {
+	cfg := api.DefaultConfig()
+	if err := cfg.FromEnv(); err != nil { // FENZHEN_MAX_IN_FLIGHT and friends apply here too
+		return bench.TriageServer{}, err
 	}
-	url := "http://" + ln.Addr().String() + "/v1/triage"
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
-	var next atomic.Uint64
-	post := func(ctx context.Context) error {
-		body := bodies[next.Add(1)%uint64(len(bodies))]
-		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
+	cfg.AuditPath = "off"
+	if auditOn {
+		f, err := os.CreateTemp(dir, "audit-*.db")
 		if err != nil {
-			return err
+			return bench.TriageServer{}, fmt.Errorf("audit file: %w", err)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
+		f.Close()
+		cfg.AuditPath = f.Name()
 	}
-	// The measured loop posts pre-encoded bodies and discards the answers:
-	// through the Go client (encode + decode of every answer on the same
-	// CPUs) it measured ~25% more CPU per request and fewer req/s.
-	var out []bench.Stats
-	for _, c := range []int{1, concurrency} {
-		s, err := bench.Closed(ctx, fmt.Sprintf("POST /v1/triage, concurrency %d", c), c, d, post)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
+	srv, cleanup, err := buildServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return bench.TriageServer{}, err
 	}
-	return out, nil
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cleanup()
+		return bench.TriageServer{}, err
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(sctx, ln); close(done) }()
+	// Serve has returned before cleanup: the audit writer commits every answer.
+	shut := func() { stop(); <-done; cleanup() }
+	base := "http://" + ln.Addr().String()
+	if err := preflightTriage(ctx, base); err != nil {
+		shut()
+		return bench.TriageServer{}, err
+	}
+	return bench.TriageServer{Base: base, Stop: shut}, nil
 }
 
 // preflightTriage sends every sentence once through the Go client and checks
@@ -108,4 +101,186 @@ func preflightTriage(ctx context.Context, baseURL string) error {
 		}
 	}
 	return nil
+}
+
+// triageBench are the triage workload's own flags.
+type triageBench struct {
+	rounds     int
+	baseline   string // other fenzhen binaries to compare with (comma-separated), run as children
+	serverCPUs string // run the servers as children pinned to these CPUs
+	python     string
+	memProfile string
+}
+
+// runBenchTriage: `fenzhen bench --workload triage`. Profiles, when asked,
+// cover the first measured rounds at --concurrency only (not model loading).
+func runBenchTriage(ctx context.Context, args []string, o bench.ServingOptions, tb triageBench, out string, cpuProfile *string) error {
+	dir, err := os.MkdirTemp("", "fenzhen-bench-triage-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	this := bench.TriageVariant{Name: "fenzhen", Start: func(audit bool) (bench.TriageServer, error) { return startTriageServer(ctx, dir, audit) }}
+	if tb.serverCPUs != "" {
+		this.Start = func(audit bool) (bench.TriageServer, error) {
+			return startServeChild(ctx, self, o.ModelsDir, tb.serverCPUs, dir, audit)
+		}
+	}
+	variants := []bench.TriageVariant{this}
+	for _, bin := range strings.Split(tb.baseline, ",") {
+		if bin == "" {
+			continue
+		}
+		variants = append(variants, bench.TriageVariant{Name: "baseline " + filepath.Base(bin), Start: func(audit bool) (bench.TriageServer, error) {
+			return startServeChild(ctx, bin, o.ModelsDir, tb.serverCPUs, dir, audit)
+		}})
+	}
+	if len(variants) > 1 && tb.serverCPUs == "" {
+		// Compare like with like: every server in a process of its own.
+		variants[0].Start = func(audit bool) (bench.TriageServer, error) {
+			return startServeChild(ctx, self, o.ModelsDir, "", dir, audit)
+		}
+	}
+	p := newProgress("bench triage", 0, "")
+	rep, err := bench.Triage(ctx, bench.TriageOptions{
+		Concurrency: o.Concurrency, Duration: o.Duration, Bodies: triageBodies(), Python: tb.python, Rounds: tb.rounds,
+		Variants: variants, Profile: profiler(*cpuProfile, tb.memProfile),
+	}, func(what string) { p.Phase("bench triage: " + what) })
+	p.Done()
+	if err != nil {
+		return err
+	}
+	md := rep.Markdown("fenzhen bench "+strings.Join(args, " "), inference.RuntimeVersion())
+	fmt.Println(md)
+	return appendReport(out, md)
+}
+
+// startServeChild runs `binary serve` on a free loopback port (under
+// taskset -c cpus when cpus is set) with the serve defaults, the audit log
+// in a fresh file under dir or off, and charges the child's CPU.
+func startServeChild(ctx context.Context, binary, models, cpus, dir string, auditOn bool) (bench.TriageServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return bench.TriageServer{}, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	auditPath := "off"
+	if auditOn {
+		f, err := os.CreateTemp(dir, "audit-*.db")
+		if err != nil {
+			return bench.TriageServer{}, fmt.Errorf("audit file: %w", err)
+		}
+		f.Close()
+		auditPath = f.Name()
+	}
+	argv := []string{binary, "serve", "--addr", addr, "--models", models, "--log-level", "error"}
+	if cpus != "" {
+		argv = append([]string{"taskset", "-c", cpus}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "FENZHEN_AUDIT_PATH="+auditPath)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return bench.TriageServer{}, fmt.Errorf("start %s: %w", binary, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM) // the audit writer commits on the way out
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}
+	pid := cmd.Process.Pid // taskset execs the server, so the pid is the server's
+	srv := bench.TriageServer{Base: "http://" + addr, Stop: stop, CPU: func() time.Duration {
+		d, _ := bench.ProcessCPU(pid)
+		return d
+	}}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if err := preflightTriage(ctx, srv.Base); err == nil {
+			return srv, nil
+		}
+		select {
+		case err := <-exited:
+			return bench.TriageServer{}, fmt.Errorf("%s exited before it was ready: %v", binary, err)
+		case <-ctx.Done():
+			stop()
+			return bench.TriageServer{}, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return bench.TriageServer{}, fmt.Errorf("%s was not ready within 2 minutes", binary)
+		}
+	}
+}
+
+// profiler returns a function that starts the CPU profile and marks the
+// allocation count, and returns the function that writes both; nil when
+// neither is asked for. The audit-off run's profiles get ".audit-off" added
+// to their names, so `go tool pprof -diff_base` shows what the audit costs.
+func profiler(cpuBase, memBase string) func(audit bool) func() {
+	if cpuBase == "" && memBase == "" {
+		return nil
+	}
+	return func(audit bool) func() {
+		cpuPath, memPath := cpuBase, memBase
+		if !audit {
+			cpuPath, memPath = suffixed(cpuBase, ".audit-off"), suffixed(memBase, ".audit-off")
+		}
+		var cpu *os.File
+		if cpuPath != "" {
+			f, err := os.Create(cpuPath)
+			if err == nil && pprof.StartCPUProfile(f) == nil {
+				cpu = f
+			} else {
+				fmt.Fprintln(os.Stderr, "cpu profile not started:", err)
+			}
+		}
+		base := snapshotAllocs(memPath, ".base")
+		return func() {
+			if cpu != nil {
+				pprof.StopCPUProfile()
+				cpu.Close()
+			}
+			if base != "" {
+				snapshotAllocs(memPath, "")
+				fmt.Fprintf(os.Stderr, "allocations of the run: go tool pprof -sample_index=alloc_space -base %s %s\n", base, memPath)
+			}
+		}
+	}
+}
+
+func suffixed(path, s string) string {
+	if path == "" {
+		return ""
+	}
+	return path + s
+}
+
+// snapshotAllocs writes the allocation profile to path+suffix; "" when not written.
+func snapshotAllocs(path, suffix string) string {
+	if path == "" {
+		return ""
+	}
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "allocation profile:", err)
+		return ""
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "allocation profile:", err)
+		return ""
+	}
+	return path + suffix
 }
