@@ -59,6 +59,14 @@ type Mention struct {
 	// Cues are the spans of the words that gave the attributes above
 	// (the 突然 of an onset, the 疼到左肩 of a radiation), for evidence.
 	Cues []Span `json:"-"`
+	// Said holds, per attribute, the span of the words it was read from
+	// (the record quotes them; nil when the attribute was not stated).
+	Said Said `json:"-"`
+}
+
+// Said is where each attribute of a mention was stated.
+type Said struct {
+	Time, Severity, Side, Character, Onset, Radiation *Span
 }
 
 // Span is a stretch of the original text, in runes.
@@ -121,9 +129,10 @@ type Patient struct {
 	// "" when the text does not tell.
 	Reporter string `json:"reporter,omitempty"`
 	// Spans of the words each hint was read from (age, sex, pregnancy).
-	AgeSpan  *Span `json:"-"`
-	SexSpan  *Span `json:"-"`
-	PregSpan *Span `json:"-"`
+	AgeSpan      *Span `json:"-"`
+	ReporterSpan *Span `json:"-"`
+	SexSpan      *Span `json:"-"`
+	PregSpan     *Span `json:"-"`
 }
 
 // Result of Extract.
@@ -144,6 +153,10 @@ type Result struct {
 	// Results: the patient quotes results of their own tests (体检发现,
 	// 化验单, 指标偏高), in a clause about them.
 	Results bool `json:"results,omitempty"`
+	// Facts are the statements about the patient beyond the symptoms
+	// (history.go): past illnesses, allergies, regular medicines,
+	// menstrual and personal history, and this illness's course.
+	Facts []Fact `json:"facts,omitempty"`
 	// Grams are FNV-1a 32-bit hashes of the text's character 1-, 2- and
 	// 3-grams (letters and digits of the normalized text, in text order,
 	// repeats kept), the classifiers' view of the wording.

@@ -45,6 +45,7 @@ type mstate struct {
 	extent    string
 	durText   string
 	cues      []Span
+	said      Said
 }
 
 // patientHint is a patient cue waiting for its clause's context: a
@@ -223,6 +224,11 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 		if sev == "" && e.id == x.feverID && res.TemperatureC >= 37.3 {
 			sev = feverSeverity(res.TemperatureC)
 		}
+		for _, sp := range []*Span{m.said.Time, m.said.Severity, m.said.Side, m.said.Character, m.said.Onset, m.said.Radiation} {
+			if sp != nil {
+				sp.Text = string(orig[sp.Start:sp.End]) // spans are read in the normalized text
+			}
+		}
 		part := m.part
 		if part == "" {
 			part = e.part
@@ -234,12 +240,13 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 			ID: s.ID, Name: s.Name, Text: string(orig[t.start:t.end]), Start: t.start, End: t.end,
 			State: m.state, DurationDays: m.days, Severity: sev, BodyPart: part, Fuzzy: t.kind == kHead,
 			Context: m.ctx, Onset: m.onset, Side: m.side, Character: m.char, RadiatesTo: m.radiates, Extent: m.extent, Cues: m.cues,
-			DurationText: m.durText, Recurring: recurring[t.clause] && m.onset == "",
+			DurationText: m.durText, Recurring: recurring[t.clause] && m.onset == "", Said: m.said,
 		})
 	}
 	res.Symptoms = out
 	x.termMentions(text, orig, toks, terms, res)
 	res.Vitals = readVitals(text, orig, cues, scopes)
+	x.readFacts(text, orig, toks, cues, scopes, res)
 	res.Medical = len(res.Symptoms) > 0 || len(res.Diseases) > 0 || len(res.Drugs) > 0 || len(res.Checks) > 0 ||
 		len(res.BodyParts) > 0 || len(res.Vitals) > 0 || res.TemperatureC > 0 || res.Patient.Pregnant
 	for _, c := range cues {
@@ -461,14 +468,15 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 		pos, clause int
 		days        float64
 		text        string
+		end         int
 	}
 	var ds []dur
 	for _, t := range toks {
 		switch {
 		case t.kind == kQuantity && t.q.kind == qDuration:
-			ds = append(ds, dur{t.start, t.clause, t.q.value, string(orig[t.start:t.end])})
+			ds = append(ds, dur{t.start, t.clause, t.q.value, string(orig[t.start:t.end]), t.end})
 		case t.kind == kRelTime:
-			ds = append(ds, dur{t.start, t.clause, x.entries[t.entry].days, string(orig[t.start:t.end])})
+			ds = append(ds, dur{t.start, t.clause, x.entries[t.entry].days, string(orig[t.start:t.end]), t.end})
 		}
 	}
 	if len(ds) == 0 {
@@ -481,6 +489,7 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 	for k := range ms {
 		t := toks[ms[k].tok]
 		best, bestDist, bestText := -1.0, math.MaxInt, ""
+		var bestSpan *Span
 		for _, d := range ds {
 			c := d.clause
 			if c != t.clause && !(c == t.clause+1 && !hasMention[c]) {
@@ -492,11 +501,13 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 			}
 			if dist < bestDist {
 				best, bestDist, bestText = d.days, dist, d.text
+				bestSpan = &Span{Text: d.text, Start: d.pos, End: d.end}
 			}
 		}
 		if best > 0 {
 			ms[k].days = math.Round(best*1000) / 1000
 			ms[k].durText = bestText
+			ms[k].said.Time = bestSpan
 		}
 	}
 	// 背心痛，胸口也痛，喉咙不舒服，有20天左右: a clause holding only a
@@ -512,6 +523,7 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 			if ms[k].days == 0 && c < d.clause && c < len(sent) && sent[c] == sent[d.clause] {
 				ms[k].days = math.Round(d.days*1000) / 1000
 				ms[k].durText = d.text
+				ms[k].said.Time = &Span{Text: d.text, Start: d.pos, End: d.end}
 			}
 		}
 	}
@@ -563,6 +575,7 @@ func (x *Extractor) attachSeverity(text []rune, toks []token, ms []mstate) {
 		}
 		if best >= 0 && bestDist < ms[best].sevDist {
 			ms[best].sev, ms[best].sevDist = sev, bestDist
+			ms[best].said.Severity = &Span{Text: string(text[t.start:t.end]), Start: t.start, End: t.end}
 		}
 	}
 }

@@ -95,7 +95,6 @@ var safetyPatterns = []safetyPattern{
 	pat("amenorrhea", `(月经|大姨妈|例假)C{0,4}(推迟|没来|晚了|迟了|停了)|停经`, ""),
 }
 
-
 // Findings read by pattern that are exposures rather than complaints: what
 // the patient ate, touched or breathed just before.
 var exposurePatterns = []safetyPattern{

@@ -1,0 +1,402 @@
+package nlp
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Facts: what the text says about the patient beyond the symptom list —
+// past illnesses and operations, allergies, regular medicines, menstrual
+// and obstetric facts, personal history, and this illness's course
+// (medicines taken, results quoted, doctors' diagnoses, the patient's own
+// guesses). Each fact is an item as a record writes it, with the spans it
+// rests on; nothing is added that the text does not say.
+
+// Fact kinds.
+const (
+	FactPast       = "past"       // 既往史: a disease or operation before or apart from this illness
+	FactDisease    = "disease"    // a known disease named as present: the record decides 主诉 or 既往史
+	FactAllergy    = "allergy"    // 过敏史
+	FactMedication = "medication" // 用药史: a medicine taken regularly
+	FactMenstrual  = "menstrual"  // 月经婚育史
+	FactPersonal   = "personal"   // 个人史
+	FactTreatment  = "treatment"  // this illness: a medicine taken
+	FactResult     = "result"     // this illness: a test and its result
+	FactDiagnosis  = "diagnosis"  // this illness: a doctor's or hospital's diagnosis
+	FactSuspect    = "suspect"    // the patient's own guess (自疑)
+)
+
+// Fact is one statement about the patient.
+type Fact struct {
+	Kind string `json:"kind"`
+	// Item is the statement as a record writes it (高血压10年, 鸡蛋过敏).
+	Item string `json:"item"`
+	// ID is the KG id of the disease, drug or check, when there is one.
+	ID string `json:"id,omitempty"`
+	// Negated: the patient denies it (没有过敏史, 不抽烟).
+	Negated bool `json:"negated,omitempty"`
+	// Time is the time stated with it, as SaidTime writes it.
+	Time  string `json:"time,omitempty"`
+	Spans []Span `json:"spans"`
+}
+
+// diagnosisCues lead to a diagnosis made by a doctor or a test.
+var diagnosisCues = []string{
+	"诊断为", "诊断是", "诊断", "确诊为", "确诊", "医生说是", "医生说", "大夫说", "医院说", "医生诊断", "查出", "检查出", "查出来",
+	"检查说是", "说是", "考虑为", "考虑是", "显示", "提示", "示",
+}
+
+// regularCues tell a medicine taken regularly, not only for this illness.
+var regularCues = []string{"长期", "常年", "一直在吃", "一直吃", "一直服用", "每天吃", "每天服", "规律服用", "按时吃", "天天吃", "多年"}
+
+// askEndWords end a clause that asks (可以吃布洛芬吗).
+var askEndWords = []string{"吗", "么", "能不能", "可不可以", "可以吃", "能吃", "该吃", "要吃", "需要吃", "吃什么", "用什么", "怎么办"}
+
+// resultWordsAfter follow a check to give its result.
+var resultWordsAfter = []string{"正常", "未见异常", "没问题", "没有问题", "没事", "异常", "偏高", "偏低", "升高", "降低", "增高", "阳性", "阴性", "不正常", "超标", "高", "低"}
+
+// personalPhrases are stated habits and exposures kept as said.
+var personalPhrases = []string{
+	"抽烟", "吸烟", "喝酒", "饮酒", "酗酒", "熬夜", "经常熬夜", "饮食不规律", "饮食清淡", "久坐", "长期用嗓", "爱吃辣", "喜欢吃辣",
+	"爱喝酒", "不爱喝", "吃辣", "吃海鲜", "吃烧烤",
+}
+
+// occupations the writer states (我是老师).
+var occupations = []string{"教师", "老师", "司机", "厨师", "程序员", "工人", "农民", "会计", "护士", "销售", "文员", "学生", "军人", "警察", "保安", "快递员"}
+
+func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scopes *contextScopes, res *Result) {
+	sp := func(a, b int) Span { return Span{Text: string(orig[a:b]), Start: a, End: b} }
+	clauseOf := make([]int, len(text)+1)
+	for _, t := range toks {
+		for p := t.start; p < t.end && p < len(clauseOf); p++ {
+			clauseOf[p] = t.clause
+		}
+	}
+	// clauseEnd returns where the clause holding position p ends.
+	clauseEnd := func(p int) int {
+		for p < len(text) && !isHardBoundary(text[p]) {
+			p++
+		}
+		return p
+	}
+	clauseStart := func(p int) int {
+		for p > 0 && !isHardBoundary(text[p-1]) {
+			p--
+		}
+		return p
+	}
+	asks := func(p int) bool {
+		s, e := clauseStart(p), clauseEnd(p)
+		if e < len(text) && (text[e] == '？' || text[e] == '?') {
+			return true
+		}
+		c := string(text[s:e])
+		for _, w := range askEndWords {
+			if strings.Contains(c, w) {
+				return true
+			}
+		}
+		return false
+	}
+	timeNear := func(start, end int) (string, *Span) {
+		for _, t := range toks {
+			if t.kind != kQuantity || t.q.kind != qDuration || clauseStart(t.start) != clauseStart(start) {
+				continue
+			}
+			if (t.start >= end && t.start-end <= 3) || (t.end <= start && start-t.end <= 2) {
+				s := sp(t.start, t.end)
+				return SaidTime(s.Text), &s
+			}
+		}
+		return "", nil
+	}
+	// sentence-level presence of current findings, for medicines.
+	currentAt := map[int]bool{}
+	for _, m := range res.Symptoms {
+		if m.Now() && m.State == Present {
+			currentAt[scopes.sentenceOf(clauseOf[m.Start])] = true
+		}
+	}
+	var facts []Fact
+
+	// Diseases.
+	for _, d := range res.Diseases {
+		if d.Context == CtxOther {
+			continue
+		}
+		f := Fact{ID: d.ID, Item: d.Name, Spans: []Span{d.Span()}}
+		if tm, ts := timeNear(d.Start, d.End); ts != nil && d.Context != CtxAsked {
+			f.Time, f.Item = tm, d.Name+tm
+			f.Spans = append(f.Spans, *ts)
+		}
+		switch {
+		case d.Context == CtxAsked:
+			if d.State != Present {
+				continue
+			}
+			f.Kind, f.Item = FactSuspect, d.Name
+		case d.State != Present:
+			f.Kind, f.Negated, f.Item = FactPast, true, d.Name
+		case d.Context == CtxHistory:
+			f.Kind = FactPast
+		default:
+			f.Kind = FactDisease
+			if c, ok := cueBefore(text, clauseStart(d.Start), d.Start, diagnosisCues); ok {
+				f.Kind = FactDiagnosis
+				f.Spans = append(f.Spans, sp(c, c+runeLen(textPrefixAt(text, c, diagnosisCues))))
+			}
+		}
+		facts = append(facts, f)
+	}
+
+	// Medicines.
+	for _, d := range res.Drugs {
+		if d.Context == CtxOther || d.Context == CtxAsked || d.State != Present || asks(d.Start) {
+			continue
+		}
+		f := Fact{Kind: FactTreatment, ID: d.ID, Item: d.Name, Spans: []Span{d.Span()}}
+		s, e := clauseStart(d.Start), clauseEnd(d.End)
+		if c, ok := cueBefore(text, s, e, regularCues); ok && !currentAt[scopes.sentenceOf(clauseOf[d.Start])] {
+			f.Kind = FactMedication
+			f.Spans = append(f.Spans, sp(c, c+runeLen(textPrefixAt(text, c, regularCues))))
+		}
+		facts = append(facts, f)
+	}
+
+	// Checks with a result said right after them.
+	for _, c := range res.Checks {
+		if c.Context == CtxOther || c.Context == CtxAsked || c.State != Present {
+			continue
+		}
+		end := clauseEnd(c.End)
+		for p := c.End; p < end && p <= c.End+4; p++ {
+			w := textPrefixAt(text, p, resultWordsAfter)
+			if w == "" {
+				continue
+			}
+			e := p + runeLen(w)
+			facts = append(facts, Fact{Kind: FactResult, ID: c.ID, Item: c.Name + string(orig[c.End:e]), Spans: []Span{sp(c.Start, e)}})
+			break
+		}
+	}
+
+	// Allergies: 对青霉素过敏, 鸡蛋过敏, 过敏体质, 没有过敏史.
+	for i := 0; i+1 < len(text); i++ {
+		if text[i] != '过' || text[i+1] != '敏' {
+			continue
+		}
+		end := i + 2
+		if end < len(text) && text[end] == '性' {
+			continue // 过敏性鼻炎 is a disease
+		}
+		cl := clauseOf[i]
+		if ctx := scopes.at(i, cl); ctx == CtxOther || ctx == CtxAsked || asks(i) {
+			continue
+		}
+		s := clauseStart(i)
+		neg := negatedIn(text, s, i)
+		var f Fact
+		switch {
+		case hasPrefix(text, end, "体质"):
+			f = Fact{Kind: FactAllergy, Item: "过敏体质", Spans: []Span{sp(i, end+2)}}
+		case hasPrefix(text, end, "史"):
+			from := i
+			if n := negStart(text, s, i); n >= 0 {
+				from = n
+			}
+			f = Fact{Kind: FactAllergy, Item: "有过敏史", Spans: []Span{sp(from, end+1)}}
+			if neg {
+				f.Item = "无过敏史"
+			}
+		default:
+			a := allergenStart(text, s, i)
+			if a < 0 {
+				continue
+			}
+			what := string(orig[a:i])
+			if x.isBodyPartAt(toks, a, i) {
+				continue // 皮肤过敏 is a complaint, not an allergen
+			}
+			f = Fact{Kind: FactAllergy, Item: what + "过敏", Spans: []Span{sp(a, end)}}
+			if a > 0 && text[a-1] == '对' {
+				f.Spans[0] = sp(a-1, end)
+			}
+			if neg {
+				f.Item = "无" + what + "过敏"
+			}
+		}
+		f.Negated = neg
+		facts = append(facts, f)
+	}
+
+	// Menstrual and obstetric facts.
+	p := res.Patient
+	if p.Pregnant && p.PregSpan != nil {
+		item := "妊娠"
+		if p.GestationWeeks > 0 {
+			item = "孕" + itoa(p.GestationWeeks) + "周"
+		}
+		facts = append(facts, Fact{Kind: FactMenstrual, Item: item, Spans: []Span{*p.PregSpan}})
+	}
+	for _, c := range cues {
+		if c.kind != cPostpartum || scopes.other[c.clause] {
+			continue
+		}
+		f := Fact{Kind: FactMenstrual, Item: "产后", Spans: []Span{sp(c.start, c.end)}}
+		if tm, ts := timeNear(c.start, c.end); ts != nil && ts.Start >= c.end {
+			f.Item, f.Time = "产后"+tm, tm
+			f.Spans = append(f.Spans, *ts)
+		}
+		facts = append(facts, f)
+		break
+	}
+	for _, w := range []string{"哺乳期", "母乳喂养期间"} {
+		if k := indexRunes(text, w); k >= 0 {
+			facts = append(facts, Fact{Kind: FactMenstrual, Item: "哺乳期", Spans: []Span{sp(k, k+runeLen(w))}})
+			break
+		}
+	}
+
+	// Personal history.
+	seen := map[string]bool{}
+	for i := 0; i < len(text); i++ {
+		w := textPrefixAt(text, i, personalPhrases)
+		if w == "" {
+			continue
+		}
+		if scopes.other[clauseOf[i]] || asks(i) || scopes.at(i, clauseOf[i]) == CtxAsked {
+			i += runeLen(w) - 1
+			continue
+		}
+		from := i
+		neg := false
+		if n := negStart(text, clauseStart(i), i); n >= 0 && i-n <= 3 {
+			from, neg = n, true
+		}
+		item := string(orig[from : i+runeLen(w)])
+		if !seen[item] {
+			seen[item] = true
+			facts = append(facts, Fact{Kind: FactPersonal, Item: item, Negated: neg, Spans: []Span{sp(from, i+runeLen(w))}})
+		}
+		i += runeLen(w) - 1
+	}
+	for _, lead := range []string{"我是", "本人是", "职业是", "工作是", "我是一名", "我是一个"} {
+		k := indexRunes(text, lead)
+		if k < 0 {
+			continue
+		}
+		at := k + runeLen(lead)
+		for _, suffix := range []string{"一名", "一个", "名", "个"} {
+			if hasPrefix(text, at, suffix) {
+				at += runeLen(suffix)
+				break
+			}
+		}
+		if w := textPrefixAt(text, at, occupations); w != "" {
+			it := string(orig[at : at+runeLen(w)])
+			if !seen[it] {
+				seen[it] = true
+				facts = append(facts, Fact{Kind: FactPersonal, Item: it, Spans: []Span{sp(at, at+runeLen(w))}})
+			}
+			break
+		}
+	}
+	res.Facts = facts
+}
+
+func (x *Extractor) isBodyPartAt(toks []token, a, b int) bool {
+	for _, t := range toks {
+		if t.kind == kBodyPart && t.start < b && a < t.end {
+			return true
+		}
+	}
+	return false
+}
+
+// allergenStart returns where the allergen named right before 过敏 at i
+// starts (对鸡蛋过敏, 螨虫过敏), or -1 when none is named.
+func allergenStart(text []rune, clauseStart, i int) int {
+	for k := i - 1; k >= clauseStart && i-k <= 8; k-- {
+		if text[k] == '对' {
+			if i-k-1 >= 1 {
+				return k + 1
+			}
+			return -1
+		}
+	}
+	a := i
+	for a > clauseStart && i-a < 4 && unicode.Is(unicode.Han, text[a-1]) && !strings.ContainsRune("有是会都也我他她就的了在易容不没无点", text[a-1]) {
+		a--
+	}
+	if a == i {
+		return -1
+	}
+	return a
+}
+
+// negations that deny what follows them in a clause.
+var factNegations = []string{"否认", "没有", "没", "无", "不"}
+
+// negStart returns where a negation before position i in the clause
+// starting at s begins, or -1.
+func negStart(text []rune, s, i int) int {
+	for k := i - 1; k >= s; k-- {
+		if w := textPrefixAt(text, k, factNegations); w != "" && k+runeLen(w) <= i {
+			return k
+		}
+	}
+	return -1
+}
+
+func negatedIn(text []rune, s, i int) bool { return negStart(text, s, i) >= 0 }
+
+// cueBefore finds one of words between s and e; it returns where.
+func cueBefore(text []rune, s, e int, words []string) (int, bool) {
+	for k := s; k < e; k++ {
+		if textPrefixAt(text, k, words) != "" {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// textPrefixAt returns the longest of words that text[i:] starts with.
+func textPrefixAt(text []rune, i int, words []string) string {
+	best := ""
+	for _, w := range words {
+		if len(w) > len(best) && hasPrefix(text, i, w) {
+			best = w
+		}
+	}
+	return best
+}
+
+func indexRunes(text []rune, w string) int {
+	for i := range text {
+		if hasPrefix(text, i, w) {
+			return i
+		}
+	}
+	return -1
+}
+
+func runeLen(s string) int { return len([]rune(s)) }
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	if neg {
+		b = append([]byte{'-'}, b...)
+	}
+	return string(b)
+}
