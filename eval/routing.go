@@ -22,10 +22,10 @@ type RoutingCase struct {
 
 // RoutingResult is department routing through the whole engine.
 type RoutingResult struct {
-	Name  string `json:"name"`
-	N     int    `json:"n"`
-	Top1  float64 `json:"top1"`
-	Top3  float64 `json:"top3"`
+	Name string  `json:"name"`
+	N    int     `json:"n"`
+	Top1 float64 `json:"top1"`
+	Top3 float64 `json:"top3"`
 	// Empty is the share answered with no department at all.
 	Empty float64 `json:"empty"`
 	// Top1Routed also accepts the paediatric counterpart of the expected

@@ -97,8 +97,8 @@ func readTSV(path string, cols int, row func(line int, f []string) error) error 
 
 // UrgencyResult scores levels against the labels.
 type UrgencyResult struct {
-	Name     string `json:"name"`
-	N        int    `json:"n"`
+	Name     string  `json:"name"`
+	N        int     `json:"n"`
 	Accuracy float64 `json:"accuracy"`
 	// Confusion[expected][answered] counts cases.
 	Confusion map[string]map[string]int `json:"confusion"`

@@ -36,6 +36,9 @@ type Mention struct {
 	Severity     string  `json:"severity"`
 	BodyPart     string  `json:"body_part"`
 	Fuzzy        bool    `json:"fuzzy,omitempty"`
+	// Guessed: found by the fuzzy fallback, not by a KG term or a body
+	// part with its head.
+	Guessed bool `json:"-"`
 	// Context is "" for the patient's current complaint, else history,
 	// asked or other (see CtxHistory …): such a mention is not a finding now.
 	Context string `json:"context,omitempty"`
@@ -157,6 +160,10 @@ type Result struct {
 	// (history.go): past illnesses, allergies, regular medicines,
 	// menstrual and personal history, and this illness's course.
 	Facts []Fact `json:"facts,omitempty"`
+	// ComplaintTime is the first time the text gives for the patient's
+	// current illness (a duration or a point such as 今天早上), whether or
+	// not it could be tied to a finding; nil when none.
+	ComplaintTime *Span `json:"-"`
 	// Grams are FNV-1a 32-bit hashes of the text's character 1-, 2- and
 	// 3-grams (letters and digits of the normalized text, in text order,
 	// repeats kept), the classifiers' view of the wording.
@@ -576,6 +583,13 @@ func (x *Extractor) quantityContext(text []rune, toks []token, i int) int {
 	}
 	if len(toks) == 0 {
 		return ctxNone
+	}
+	// 男，7个月 / 女孩，13个月: a number right after the patient's sex is
+	// their age.
+	if n := len(toks); n >= 2 && toks[n-1].kind == kBoundary && i == toks[n-1].end && toks[n-2].entry >= 0 &&
+		toks[n-2].end == toks[n-1].start && x.entries[toks[n-2].entry].kind == kPatient && x.entries[toks[n-2].entry].patient.sex != "" &&
+		(text[toks[n-1].start] == '，' || text[toks[n-1].start] == ',') {
+		return ctxChild
 	}
 	t := toks[len(toks)-1]
 	gap := i - t.end

@@ -35,9 +35,11 @@ type Fact struct {
 	ID string `json:"id,omitempty"`
 	// Negated: the patient denies it (没有过敏史, 不抽烟).
 	Negated bool `json:"negated,omitempty"`
-	// Time is the time stated with it, as SaidTime writes it.
-	Time  string `json:"time,omitempty"`
-	Spans []Span `json:"spans"`
+	// Time is the time stated with it, as SaidTime writes it, and Days
+	// that time in days (0 when none or a point).
+	Time  string  `json:"time,omitempty"`
+	Days  float64 `json:"days,omitempty"`
+	Spans []Span  `json:"spans"`
 }
 
 // diagnosisCues lead to a diagnosis made by a doctor or a test.
@@ -58,7 +60,7 @@ var resultWordsAfter = []string{"正常", "未见异常", "没问题", "没有�
 // personalPhrases are stated habits and exposures kept as said.
 var personalPhrases = []string{
 	"抽烟", "吸烟", "喝酒", "饮酒", "酗酒", "熬夜", "经常熬夜", "饮食不规律", "饮食清淡", "久坐", "长期用嗓", "爱吃辣", "喜欢吃辣",
-	"爱喝酒", "不爱喝", "吃辣", "吃海鲜", "吃烧烤",
+	"爱喝酒", "不爱喝",
 }
 
 // occupations the writer states (我是老师).
@@ -98,13 +100,16 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		}
 		return false
 	}
+	var nearDays float64
 	timeNear := func(start, end int) (string, *Span) {
+		nearDays = 0
 		for _, t := range toks {
 			if t.kind != kQuantity || t.q.kind != qDuration || clauseStart(t.start) != clauseStart(start) {
 				continue
 			}
 			if (t.start >= end && t.start-end <= 3) || (t.end <= start && start-t.end <= 2) {
 				s := sp(t.start, t.end)
+				nearDays = t.q.value
 				return SaidTime(s.Text), &s
 			}
 		}
@@ -126,7 +131,7 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		}
 		f := Fact{ID: d.ID, Item: d.Name, Spans: []Span{d.Span()}}
 		if tm, ts := timeNear(d.Start, d.End); ts != nil && d.Context != CtxAsked {
-			f.Time, f.Item = tm, d.Name+tm
+			f.Time, f.Item, f.Days = tm, d.Name+tm, nearDays
 			f.Spans = append(f.Spans, *ts)
 		}
 		switch {
@@ -302,6 +307,14 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		}
 	}
 	res.Facts = facts
+	for _, t := range toks {
+		isTime := (t.kind == kQuantity && t.q.kind == qDuration && !isFrequency(text, t.q)) || t.kind == kRelTime
+		if isTime && !scopes.other[t.clause] && scopes.at(t.start, t.clause) == CtxCurrent {
+			s := sp(t.start, t.end)
+			res.ComplaintTime = &s
+			break
+		}
+	}
 }
 
 func (x *Extractor) isBodyPartAt(toks []token, a, b int) bool {

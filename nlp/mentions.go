@@ -67,6 +67,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 	var hints []patientHint
 	var terms []termState
 	neg, except := false, false
+	negFrom := 0 // where the words a negation reaches over start
 	lastBreak := 0
 	span := func(t token) Span { return Span{Text: string(orig[t.start:t.end]), Start: t.start, End: t.end} }
 	for i, t := range toks {
@@ -94,6 +95,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 				continue // 拉不出, 睡不着
 			}
 			neg, except = true, false
+			negFrom = t.end
 		case kPostNeg:
 			if len(ms) > lastBreak {
 				last := &ms[len(ms)-1]
@@ -111,8 +113,11 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 			except = false
 		case kSymptom:
 			st := Present
-			if neg && !except && !t.pattern {
+			if neg && !except && !t.pattern && negReaches(text, negFrom, t.start) {
 				st = Absent
+				negFrom = t.end
+			} else if neg && !except && !t.pattern {
+				neg = false
 			}
 			ctx := scopes.at(t.start, t.clause)
 			if t.inner {
@@ -240,7 +245,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 			ID: s.ID, Name: s.Name, Text: string(orig[t.start:t.end]), Start: t.start, End: t.end,
 			State: m.state, DurationDays: m.days, Severity: sev, BodyPart: part, Fuzzy: t.kind == kHead,
 			Context: m.ctx, Onset: m.onset, Side: m.side, Character: m.char, RadiatesTo: m.radiates, Extent: m.extent, Cues: m.cues,
-			DurationText: m.durText, Recurring: recurring[t.clause] && m.onset == "", Said: m.said,
+			DurationText: m.durText, Recurring: recurring[t.clause] && m.onset == "", Said: m.said, Guessed: t.guessed,
 		})
 	}
 	res.Symptoms = out
@@ -258,6 +263,23 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 			res.Results = res.Results || scopes.at(c.start, c.clause) == CtxCurrent
 		}
 	}
+}
+
+// negReaches reports whether a negation (or the finding it negated) ending
+// at from reaches a finding starting at to: only fillers and joining words
+// may stand between (不发烧咳嗽, 没有明显的咳嗽), not another verb phrase (不睡觉
+// 一晚哭闹, 不呕吐又开始拉稀便).
+func negReaches(text []rune, from, to int) bool {
+	other := 0
+	for p := from; p < to && p < len(text); p++ {
+		r := text[p]
+		switch {
+		case strings.ContainsRune("、和与及或也都跟并且还再太怎么明显的感觉觉得出现有", r), fillers[r] && !strings.ContainsRune("开始又", r):
+		default:
+			other++
+		}
+	}
+	return other < 2
 }
 
 // termState is a disease, drug, check or body part token with its state.
@@ -474,7 +496,15 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 	for _, t := range toks {
 		switch {
 		case t.kind == kQuantity && t.q.kind == qDuration:
-			ds = append(ds, dur{t.start, t.clause, t.q.value, string(orig[t.start:t.end]), t.end})
+			s, e := t.start, t.end
+			// 大半年, 一年多: the words around the number are the patient's too.
+			if s > 0 && orig[s-1] == '大' && text[s] == '半' {
+				s--
+			}
+			if e < len(orig) && (orig[e] == '多' || orig[e] == '余') && !strings.ContainsRune(string(orig[t.start:e]), '多') {
+				e++
+			}
+			ds = append(ds, dur{s, t.clause, t.q.value, string(orig[s:e]), e})
 		case t.kind == kRelTime:
 			ds = append(ds, dur{t.start, t.clause, x.entries[t.entry].days, string(orig[t.start:t.end]), t.end})
 		}

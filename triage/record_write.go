@@ -19,6 +19,19 @@ type recordWriter struct {
 	r   *nlp.Result
 	out *RecordResponse
 	sec map[string][]RecordStatement
+	// pastDisease: known diseases written in 既往史.
+	pastDisease map[string]bool
+	found       []finding
+}
+
+// acute reports a finding of this illness stated to last under 30 days.
+func (w *recordWriter) acute() bool {
+	for _, f := range w.found {
+		if f.m != nil && f.time != "" && f.m.DurationDays < 30 {
+			return true
+		}
+	}
+	return false
 }
 
 // finding is one present finding of this illness.
@@ -33,7 +46,9 @@ func (w *recordWriter) write() *RecordResponse {
 	w.out = &RecordResponse{Positives: []string{}, Negatives: []string{}, Sections: []RecordSection{}, Disclaimer: Disclaimer}
 	w.sec = map[string][]RecordStatement{}
 	w.patient()
+	w.pastDisease = map[string]bool{}
 	found, negs := w.findings()
+	w.found = found
 	w.history(len(found) > 0)
 	w.presentIllness(found, negs)
 	w.chiefComplaint(found)
@@ -135,7 +150,18 @@ func (w *recordWriter) findings() ([]finding, []*nlp.Mention) {
 	seen := map[string]bool{}
 	for i := range w.r.Symptoms {
 		m := &w.r.Symptoms[i]
-		if !m.Now() || seen[m.ID+m.State] {
+		// A fuzzy guess is left out: the record names what was said.
+		if !m.Now() || m.Guessed || w.insideTerm(m) {
+			continue
+		}
+		if seen[m.ID+m.State] {
+			// A later mention may give the time the first one lacked
+			// (反复咳嗽？…反复咳嗽1年多).
+			for k := range found {
+				if found[k].id == m.ID && found[k].time == "" && m.State == nlp.Present && m.Said.Time != nil {
+					found[k].m, found[k].time = m, nlp.SaidTime(m.Said.Time.Text)
+				}
+			}
 			continue
 		}
 		if w.c.state[m.ID] != m.State && !(m.State == nlp.Absent && w.c.state[m.ID] == "") {
@@ -171,7 +197,31 @@ func (w *recordWriter) findings() ([]finding, []*nlp.Mention) {
 			w.out.Negatives = append(w.out.Negatives, name)
 		}
 	}
+	// No finding has a time of its own: the first time the text gives for
+	// the illness is the main complaint's (半个月前吃辣椒，胃疼胃胀).
+	if ct := w.r.ComplaintTime; ct != nil && len(found) > 0 && found[0].m != nil {
+		has := false
+		for _, f := range found {
+			has = has || f.time != ""
+		}
+		if !has {
+			m := *found[0].m
+			m.Said.Time = ct
+			found[0].m, found[0].time = &m, nlp.SaidTime(ct.Text)
+		}
+	}
 	return found, negs
+}
+
+// insideTerm reports a finding read inside a disease's name (the 喘息 of
+// 哮喘): the disease is what was said.
+func (w *recordWriter) insideTerm(m *nlp.Mention) bool {
+	for _, d := range w.r.Diseases {
+		if d.Start <= m.Start && m.End <= d.End {
+			return true
+		}
+	}
+	return false
 }
 
 // chronic reports a finding that is a known disease of long standing said
@@ -233,8 +283,11 @@ func (w *recordWriter) history(haveFindings bool) {
 			}
 			add(SecPastHistory, "past", item, f.Spans)
 		case nlp.FactDisease:
-			if haveFindings {
+			// A disease of long standing beside an illness of days is
+			// history; otherwise it is what this visit is about.
+			if haveFindings && f.Days >= 365 && w.acute() {
 				add(SecPastHistory, "past", f.Item, f.Spans)
+				w.pastDisease[f.ID] = true
 			}
 		case nlp.FactAllergy:
 			add(SecAllergyHistory, "allergy", f.Item, f.Spans)
@@ -360,7 +413,7 @@ func (w *recordWriter) presentIllness(found []finding, negs []*nlp.Mention) {
 		case nlp.FactSuspect:
 			t = "自疑" + f.Item
 		case nlp.FactDisease:
-			if len(found) > 0 {
+			if w.pastDisease[f.ID] {
 				continue
 			}
 			t = f.Item
