@@ -134,6 +134,8 @@ type Patient struct {
 	// Spans of the words each hint was read from (age, sex, pregnancy).
 	AgeSpan      *Span `json:"-"`
 	ReporterSpan *Span `json:"-"`
+	// GestationSpan: the words the gestation was read from (孕32周).
+	GestationSpan *Span `json:"-"`
 	SexSpan      *Span `json:"-"`
 	PregSpan     *Span `json:"-"`
 }

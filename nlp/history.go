@@ -236,12 +236,12 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 
 	// Menstrual and obstetric facts.
 	p := res.Patient
-	if p.Pregnant && p.PregSpan != nil {
-		item := "妊娠"
-		if p.GestationWeeks > 0 {
-			item = "孕" + itoa(p.GestationWeeks) + "周"
-		}
-		facts = append(facts, Fact{Kind: FactMenstrual, Item: item, Spans: []Span{*p.PregSpan}})
+	switch {
+	case p.GestationSpan != nil:
+		// As said: 孕32周, 怀孕三个月 → 孕3个月.
+		facts = append(facts, Fact{Kind: FactMenstrual, Item: "孕" + SaidTime(p.GestationSpan.Text), Spans: []Span{*p.GestationSpan}})
+	case p.Pregnant && p.PregSpan != nil:
+		facts = append(facts, Fact{Kind: FactMenstrual, Item: "妊娠", Spans: []Span{*p.PregSpan}})
 	}
 	for _, c := range cues {
 		if c.kind != cPostpartum || scopes.other[c.clause] {
@@ -394,22 +394,3 @@ func indexRunes(text []rune, w string) int {
 }
 
 func runeLen(s string) int { return len([]rune(s)) }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	if neg {
-		b = append([]byte{'-'}, b...)
-	}
-	return string(b)
-}

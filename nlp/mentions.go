@@ -183,6 +183,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 					}
 					if res.Patient.GestationWeeks == 0 {
 						res.Patient.GestationWeeks = int(math.Round(t.q.value))
+						res.Patient.GestationSpan = &sp
 					}
 				}
 			}

@@ -101,18 +101,25 @@ var timeWords = []string{"今晨", "今日", "今晚", "昨日", "昨晚", "昨�
 
 var sideWords = map[string]string{"左侧": "左", "右侧": "右", "双侧": "双两"}
 
+// digitRuns lists the numbers a statement writes, leaving out those that
+// are part of a name (2型糖尿病, 维生素B12).
 func digitRuns(s string) []string {
 	var out []string
-	cur := []rune{}
-	for _, r := range s + " " {
-		if r >= '0' && r <= '9' {
-			cur = append(cur, r)
+	r := []rune(s)
+	for i := 0; i < len(r); {
+		if r[i] < '0' || r[i] > '9' {
+			i++
 			continue
 		}
-		if len(cur) > 0 {
-			out = append(out, string(cur))
-			cur = cur[:0]
+		j := i
+		for j < len(r) && r[j] >= '0' && r[j] <= '9' {
+			j++
 		}
+		name := (i > 0 && (r[i-1] >= 'A' && r[i-1] <= 'Z' || r[i-1] >= 'a' && r[i-1] <= 'z')) || (j < len(r) && r[j] == '型')
+		if !name {
+			out = append(out, string(r[i:j]))
+		}
+		i = j
 	}
 	return out
 }
