@@ -76,6 +76,10 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 			if k < 0 {
 				k = lastOfClause(toks, ms, c.clause-1)
 			}
+			if k >= 0 && ms[k].char != "" && ms[k].char != c.val && len(ms[k].said.MoreCharacters) < 3 {
+				ms[k].said.MoreCharacters = append(ms[k].said.MoreCharacters, cueSpan(c))
+				ms[k].said.CharacterNames = append(ms[k].said.CharacterNames, c.val)
+			}
 			if k >= 0 && ms[k].char == "" {
 				ms[k].char = c.val
 				ms[k].cues = append(ms[k].cues, cueSpan(c))

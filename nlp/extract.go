@@ -70,6 +70,10 @@ type Mention struct {
 // Said is where each attribute of a mention was stated.
 type Said struct {
 	Time, Severity, Side, Character, Onset, Radiation *Span
+	// MoreCharacters: further descriptions of the same pain (闷痛 … 像压了
+	// 块石头), with CharacterNames their standard words.
+	MoreCharacters []Span
+	CharacterNames []string
 }
 
 // Span is a stretch of the original text, in runes.
@@ -136,8 +140,8 @@ type Patient struct {
 	ReporterSpan *Span `json:"-"`
 	// GestationSpan: the words the gestation was read from (孕32周).
 	GestationSpan *Span `json:"-"`
-	SexSpan      *Span `json:"-"`
-	PregSpan     *Span `json:"-"`
+	SexSpan       *Span `json:"-"`
+	PregSpan      *Span `json:"-"`
 }
 
 // Result of Extract.

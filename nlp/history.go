@@ -129,9 +129,15 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		if d.Context == CtxOther {
 			continue
 		}
-		f := Fact{ID: d.ID, Item: d.Name, Spans: []Span{d.Span()}}
+		// The standard name, unless it says more than the patient did (糖尿病
+		// stays 糖尿病, not 2型糖尿病).
+		name := d.Name
+		if strings.Contains(d.Name, d.Text) && d.Text != "" {
+			name = d.Text
+		}
+		f := Fact{ID: d.ID, Item: name, Spans: []Span{d.Span()}}
 		if tm, ts := timeNear(d.Start, d.End); ts != nil && d.Context != CtxAsked {
-			f.Time, f.Item, f.Days = tm, d.Name+tm, nearDays
+			f.Time, f.Item, f.Days = tm, name+tm, nearDays
 			f.Spans = append(f.Spans, *ts)
 		}
 		switch {
@@ -139,9 +145,9 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 			if d.State != Present {
 				continue
 			}
-			f.Kind, f.Item = FactSuspect, d.Name
+			f.Kind, f.Item = FactSuspect, name
 		case d.State != Present:
-			f.Kind, f.Negated, f.Item = FactPast, true, d.Name
+			f.Kind, f.Negated, f.Item = FactPast, true, name
 		case d.Context == CtxHistory:
 			f.Kind = FactPast
 		default:
@@ -154,6 +160,13 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		facts = append(facts, f)
 	}
 
+	chronicAt := map[int]bool{} // sentences naming a known disease of the patient
+	for _, f := range facts {
+		if (f.Kind == FactPast || f.Kind == FactDisease) && !f.Negated {
+			chronicAt[scopes.sentenceOf(clauseOf[f.Spans[0].Start])] = true
+		}
+	}
+
 	// Medicines.
 	for _, d := range res.Drugs {
 		if d.Context == CtxOther || d.Context == CtxAsked || d.State != Present || asks(d.Start) {
@@ -161,12 +174,31 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		}
 		f := Fact{Kind: FactTreatment, ID: d.ID, Item: d.Name, Spans: []Span{d.Span()}}
 		s, e := clauseStart(d.Start), clauseEnd(d.End)
-		if c, ok := cueBefore(text, s, e, regularCues); ok && !currentAt[scopes.sentenceOf(clauseOf[d.Start])] {
+		if c, ok := cueBefore(text, s, e, regularCues); ok && (!currentAt[scopes.sentenceOf(clauseOf[d.Start])] || chronicAt[scopes.sentenceOf(clauseOf[d.Start])]) {
 			f.Kind = FactMedication
 			f.Spans = append(f.Spans, sp(c, c+runeLen(textPrefixAt(text, c, regularCues))))
 		}
 		facts = append(facts, f)
 	}
+
+	// A medicine named as an allergen (对青霉素过敏) is not a treatment.
+	kept := facts[:0]
+	for _, f := range facts {
+		allergen := false
+		if f.Kind == FactTreatment || f.Kind == FactMedication {
+			for _, sp := range f.Spans[:1] {
+				e := sp.End
+				for e < len(text) && e-sp.End < 2 && !isHardBoundary(text[e]) && !hasPrefix(text, e, "过敏") {
+					e++
+				}
+				allergen = hasPrefix(text, e, "过敏")
+			}
+		}
+		if !allergen {
+			kept = append(kept, f)
+		}
+	}
+	facts = kept
 
 	// Checks with a result said right after them.
 	for _, c := range res.Checks {
@@ -233,6 +265,23 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		f.Negated = neg
 		facts = append(facts, f)
 	}
+
+	// A disease named in an allergy (青霉素过敏) is that allergy.
+	kept = facts[:0]
+	for _, f := range facts {
+		drop := false
+		if f.Kind != FactAllergy {
+			for _, g := range facts {
+				if g.Kind == FactAllergy && overlaps(f.Spans[0], g.Spans[0]) {
+					drop = true
+				}
+			}
+		}
+		if !drop {
+			kept = append(kept, f)
+		}
+	}
+	facts = kept
 
 	// Menstrual and obstetric facts.
 	p := res.Patient
@@ -316,6 +365,8 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		}
 	}
 }
+
+func overlaps(a, b Span) bool { return a.Start < b.End && b.Start < a.End }
 
 func (x *Extractor) isBodyPartAt(toks []token, a, b int) bool {
 	for _, t := range toks {

@@ -235,6 +235,10 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 				sp.Text = string(orig[sp.Start:sp.End]) // spans are read in the normalized text
 			}
 		}
+		for i := range m.said.MoreCharacters {
+			sp := &m.said.MoreCharacters[i]
+			sp.Text = string(orig[sp.Start:sp.End])
+		}
 		part := m.part
 		if part == "" {
 			part = e.part

@@ -49,6 +49,9 @@ func SaidTime(s string) string {
 // rather than a duration (3天, 半年余): the record writes it as an onset
 // (今晨起胸痛), not after the complaint (胸痛3天).
 func IsPointTime(said string) bool {
+	if IsRecentTime(said) {
+		return false
+	}
 	if _, ok := pointTimes[said]; ok {
 		return true
 	}
@@ -59,3 +62,7 @@ func IsPointTime(said string) bool {
 	}
 	return strings.HasSuffix(said, "号") || strings.HasSuffix(said, "号晚")
 }
+
+// IsRecentTime reports a span up to now (近2天, 近几天): a record writes it
+// before the complaint (近2天发热).
+func IsRecentTime(said string) bool { return strings.HasPrefix(said, "近") }

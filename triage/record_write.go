@@ -40,6 +40,9 @@ type finding struct {
 	id   string
 	name string
 	time string // as SaidTime writes it
+	// more: later mentions of the same finding that describe it otherwise
+	// (胸口闷痛，像压了块石头).
+	more []*nlp.Mention
 }
 
 func (w *recordWriter) write() *RecordResponse {
@@ -145,21 +148,40 @@ func requestAge(y float64) string {
 // findings collects this illness's present findings in the order said (then
 // answered ones) and its stated negatives; it fills Positives and Negatives.
 func (w *recordWriter) findings() ([]finding, []*nlp.Mention) {
+	found, negs := w.collect(false)
+	if len(found) == 0 {
+		// The allergy or the pregnancy is all the text complains of: it is
+		// the finding too (螨虫过敏).
+		w.out.Positives, w.out.Negatives = w.out.Positives[:0], w.out.Negatives[:0]
+		found, negs = w.collect(true)
+	}
+	return found, negs
+}
+
+func (w *recordWriter) collect(factParts bool) ([]finding, []*nlp.Mention) {
+	delete(w.sec, SecPastHistory) // chronic findings are written there afresh
 	var found []finding
 	var negs []*nlp.Mention
 	seen := map[string]bool{}
 	for i := range w.r.Symptoms {
 		m := &w.r.Symptoms[i]
-		// A fuzzy guess is left out: the record names what was said.
-		if !m.Now() || m.Guessed || w.insideTerm(m) {
+		// A fuzzy guess is left out: the record names what was said. A
+		// finding that is part of a fact (the 过敏 of 对青霉素过敏, the 怀孕 of
+		// 怀孕32周, the 抽烟 of 不抽烟) is written with that fact.
+		if !m.Now() || m.Guessed || w.insideTerm(m) || (!factParts && w.partOfFact(m)) {
 			continue
 		}
 		if seen[m.ID+m.State] {
 			// A later mention may give the time the first one lacked
 			// (反复咳嗽？…反复咳嗽1年多).
 			for k := range found {
-				if found[k].id == m.ID && found[k].time == "" && m.State == nlp.Present && m.Said.Time != nil {
+				if found[k].id != m.ID || m.State != nlp.Present {
+					continue
+				}
+				if found[k].time == "" && m.Said.Time != nil {
 					found[k].m, found[k].time = m, nlp.SaidTime(m.Said.Time.Text)
+				} else if m.Said.Character != nil && found[k].m != nil && m.Character != found[k].m.Character {
+					found[k].more = append(found[k].more, m)
 				}
 			}
 			continue
@@ -211,6 +233,22 @@ func (w *recordWriter) findings() ([]finding, []*nlp.Mention) {
 		}
 	}
 	return found, negs
+}
+
+// partOfFact reports a finding whose words touch an allergy, obstetric or
+// personal fact, unless that fact is all there is.
+func (w *recordWriter) partOfFact(m *nlp.Mention) bool {
+	for _, f := range w.r.Facts {
+		if f.Kind != nlp.FactAllergy && f.Kind != nlp.FactMenstrual && f.Kind != nlp.FactPersonal {
+			continue
+		}
+		for _, sp := range f.Spans {
+			if m.Start <= sp.End && sp.Start <= m.End {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // insideTerm reports a finding read inside a disease's name (the 喘息 of
@@ -314,6 +352,9 @@ func (w *recordWriter) phrase(f finding, withTime bool) RecordStatement {
 	if withTime && f.time != "" && nlp.IsPointTime(f.time) {
 		b.WriteString(f.time + "起")
 		st.Evidence = append(st.Evidence, *m.Said.Time)
+	} else if withTime && nlp.IsRecentTime(f.time) {
+		b.WriteString(f.time)
+		st.Evidence = append(st.Evidence, *m.Said.Time)
 	}
 	if m.Onset == "sudden" && m.Said.Onset != nil {
 		b.WriteString("突发")
@@ -324,7 +365,7 @@ func (w *recordWriter) phrase(f finding, withTime bool) RecordStatement {
 		st.Evidence = append(st.Evidence, *m.Said.Side)
 	}
 	b.WriteString(f.name)
-	if withTime && f.time != "" && !nlp.IsPointTime(f.time) {
+	if withTime && f.time != "" && !nlp.IsPointTime(f.time) && !nlp.IsRecentTime(f.time) {
 		b.WriteString(f.time)
 		st.Evidence = append(st.Evidence, *m.Said.Time)
 	}
@@ -334,6 +375,25 @@ func (w *recordWriter) phrase(f finding, withTime bool) RecordStatement {
 			b.WriteString("（“" + q + "”）")
 		}
 		st.Evidence = append(st.Evidence, *m.Said.Character)
+		for i, sp := range m.Said.MoreCharacters {
+			b.WriteString("、" + m.Said.CharacterNames[i])
+			if sp.Text != m.Said.CharacterNames[i] {
+				b.WriteString("（“" + sp.Text + "”）")
+			}
+			st.Evidence = append(st.Evidence, sp)
+		}
+	}
+	for _, o := range f.more {
+		if m.Character == "" {
+			b.WriteString("，呈")
+		} else {
+			b.WriteString("、")
+		}
+		b.WriteString(o.Character)
+		if q := o.Said.Character.Text; q != o.Character {
+			b.WriteString("（“" + q + "”）")
+		}
+		st.Evidence = append(st.Evidence, *o.Said.Character)
 	}
 	if m.RadiatesTo != "" && m.Said.Radiation != nil {
 		if bp, ok := w.e.kg.BodyPart(m.RadiatesTo); ok {
@@ -405,7 +465,7 @@ func (w *recordWriter) presentIllness(found []finding, negs []*nlp.Mention) {
 		var t string
 		switch f.Kind {
 		case nlp.FactTreatment:
-			t = f.Item
+			t = "用药：" + f.Item
 		case nlp.FactResult:
 			t = f.Item
 		case nlp.FactDiagnosis:
@@ -506,6 +566,8 @@ func (w *recordWriter) chiefComplaint(found []finding) {
 		if k == 0 && f.time != "" {
 			if nlp.IsPointTime(f.time) {
 				st.Text = f.time + "起" + f.name
+			} else if nlp.IsRecentTime(f.time) {
+				st.Text = f.time + f.name
 			} else {
 				st.Text = f.name + f.time
 			}
