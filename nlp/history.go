@@ -3,6 +3,8 @@ package nlp
 import (
 	"strings"
 	"unicode"
+
+	"github.com/fenzhen/fenzhen/knowledge"
 )
 
 // Facts: what the text says about the patient beyond the symptom list —
@@ -24,6 +26,7 @@ const (
 	FactResult     = "result"     // this illness: a test and its result
 	FactDiagnosis  = "diagnosis"  // this illness: a doctor's or hospital's diagnosis
 	FactSuspect    = "suspect"    // the patient's own guess (自疑)
+	FactNormal     = "normal"     // a function or result said to be normal (精神好, 肝功能正常): ID is the finding it denies
 )
 
 // Fact is one statement about the patient.
@@ -56,6 +59,18 @@ var askEndWords = []string{"吗", "么", "能不能", "可不可以", "可以吃
 
 // resultWordsAfter follow a check to give its result.
 var resultWordsAfter = []string{"正常", "未见异常", "没问题", "没有问题", "没事", "异常", "偏高", "偏低", "升高", "降低", "增高", "阳性", "阴性", "不正常", "超标", "高", "低"}
+
+// normalWords: a result said to be normal denies the finding named by the
+// check and 异常 or 阳性 (肝功能正常 → 肝功能异常, 幽门螺杆菌阴性 → 幽门螺杆菌阳性).
+var normalWords = map[string]string{"正常": "异常", "未见异常": "异常", "没问题": "异常", "没有问题": "异常", "阴性": "阳性"}
+
+// normalStates are functions said to be normal, with the finding they deny.
+var normalStates = map[string]string{
+	"精神好": "精神萎靡", "精神可": "精神萎靡", "精神挺好": "精神萎靡", "精神还好": "精神萎靡", "精神不错": "精神萎靡", "精神还可以": "精神萎靡",
+	"精神状态好": "精神萎靡", "精神状态不错": "精神萎靡", "精神很好": "精神萎靡",
+	"食欲正常": "食欲不振", "食欲好": "食欲不振", "食欲可": "食欲不振", "胃口好": "食欲不振", "胃口正常": "食欲不振", "胃口不错": "食欲不振",
+	"吃饭正常": "食欲不振", "吃奶正常": "食欲不振",
+}
 
 // personalPhrases are stated habits and exposures kept as said.
 var personalPhrases = []string{
@@ -152,9 +167,15 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 			f.Kind = FactPast
 		default:
 			f.Kind = FactDisease
-			if c, ok := cueBefore(text, clauseStart(d.Start), d.Start, diagnosisCues); ok {
-				f.Kind = FactDiagnosis
-				f.Spans = append(f.Spans, sp(c, c+runeLen(textPrefixAt(text, c, diagnosisCues))))
+			for _, t := range toks {
+				if t.kind != kDisease || x.entries[t.entry].id != d.ID {
+					continue
+				}
+				if c, ok := cueBefore(text, clauseStart(t.start), t.start, diagnosisCues); ok {
+					f.Kind, f.Item, f.Time, f.Days = FactDiagnosis, name, "", 0
+					f.Spans = []Span{sp(t.start, t.end), sp(c, c+runeLen(textPrefixAt(text, c, diagnosisCues)))}
+					break
+				}
 			}
 		}
 		facts = append(facts, f)
@@ -212,7 +233,16 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 				continue
 			}
 			e := p + runeLen(w)
-			facts = append(facts, Fact{Kind: FactResult, ID: c.ID, Item: c.Name + string(orig[c.End:e]), Spans: []Span{sp(c.Start, e)}})
+			f := Fact{Kind: FactResult, ID: c.ID, Item: c.Name + string(orig[c.End:e]), Spans: []Span{sp(c.Start, e)}}
+			if abn, ok := normalWords[w]; ok && p == c.End {
+				for _, name := range []string{c.Text + abn, c.Name + abn} {
+					if id := x.symptomNamed(name); id != "" {
+						f.Kind, f.ID, f.Negated = FactNormal, id, true
+						break
+					}
+				}
+			}
+			facts = append(facts, f)
 			break
 		}
 	}
@@ -311,6 +341,21 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		}
 	}
 
+	// Functions said to be normal (精神好, 胃口正常).
+	for i := 0; i < len(text); i++ {
+		w := textPrefixAt(text, i, mapKeys(normalStates))
+		if w == "" {
+			continue
+		}
+		e := i + runeLen(w)
+		if ctx := scopes.at(i, clauseOf[i]); ctx == CtxCurrent && !asks(i) && (e >= len(text) || text[e] != '吗') {
+			if id := x.symptomNamed(normalStates[w]); id != "" {
+				facts = append(facts, Fact{Kind: FactNormal, ID: id, Item: string(orig[i:e]), Negated: true, Spans: []Span{sp(i, e)}})
+			}
+		}
+		i = e - 1
+	}
+
 	// Personal history.
 	seen := map[string]bool{}
 	for i := 0; i < len(text); i++ {
@@ -356,6 +401,19 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		}
 	}
 	res.Facts = facts
+	defer func() {
+		if res.ComplaintTime != nil {
+			return
+		}
+		// Vague lengths the number reader leaves (好多年, 好几年): as said.
+		for i := 0; i < len(text); i++ {
+			if w := textPrefixAt(text, i, vagueDurations); w != "" && !scopes.other[clauseOf[i]] && scopes.at(i, clauseOf[i]) == CtxCurrent {
+				s := sp(i, i+runeLen(w))
+				res.ComplaintTime = &s
+				return
+			}
+		}
+	}()
 	for _, t := range toks {
 		isTime := (t.kind == kQuantity && t.q.kind == qDuration && !isFrequency(text, t.q)) || t.kind == kRelTime
 		if isTime && !scopes.other[t.clause] && scopes.at(t.start, t.clause) == CtxCurrent {
@@ -364,6 +422,26 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 			break
 		}
 	}
+}
+
+// vagueDurations are lengths of time without a number.
+var vagueDurations = []string{"好多年", "好几年", "很多年", "十几年", "好几个月", "好多天", "好几天"}
+
+func mapKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// symptomNamed returns the id of the symptom whose KG term is exactly name.
+func (x *Extractor) symptomNamed(name string) string {
+	key := []rune(knowledge.Normalize(name))
+	if e, n := x.trie.longest(key, 0); e >= 0 && n == len(key) && x.entries[e].kind == kSymptom {
+		return x.entries[e].id
+	}
+	return ""
 }
 
 func overlaps(a, b Span) bool { return a.Start < b.End && b.Start < a.End }

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -52,6 +53,7 @@ func (w *recordWriter) write() *RecordResponse {
 	w.pastDisease = map[string]bool{}
 	found, negs := w.findings()
 	w.found = found
+	w.normalNegatives()
 	w.history(len(found) > 0)
 	w.presentIllness(found, negs)
 	w.chiefComplaint(found)
@@ -249,6 +251,20 @@ func (w *recordWriter) partOfFact(m *nlp.Mention) bool {
 		}
 	}
 	return false
+}
+
+// normalNegatives adds the findings a normal function or result denies
+// (精神好 → 精神萎靡, 肝功能正常 → 肝功能异常) to Negatives, unless present.
+func (w *recordWriter) normalNegatives() {
+	for _, f := range w.r.Facts {
+		if f.Kind != nlp.FactNormal || w.c.state[f.ID] == StatePresent {
+			continue
+		}
+		s, ok := w.e.kg.Symptom(f.ID)
+		if ok && !slices.Contains(w.out.Negatives, s.Name) && !slices.Contains(w.out.Positives, s.Name) {
+			w.out.Negatives = append(w.out.Negatives, s.Name)
+		}
+	}
 }
 
 // insideTerm reports a finding read inside a disease's name (the 喘息 of
@@ -466,7 +482,7 @@ func (w *recordWriter) presentIllness(found []finding, negs []*nlp.Mention) {
 		switch f.Kind {
 		case nlp.FactTreatment:
 			t = "用药：" + f.Item
-		case nlp.FactResult:
+		case nlp.FactResult, nlp.FactNormal:
 			t = f.Item
 		case nlp.FactDiagnosis:
 			t = f.Spans[len(f.Spans)-1].Text + f.Item
