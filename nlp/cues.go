@@ -19,7 +19,7 @@ var pseudoNegations = []string{
 	"不少", "差不多", "不得不", "不好意思", "没办法", "没法", "无法", "没多久", "没几天",
 	"不管", "不论", "无论", "不然", "要不然", "不光", "不但", "不仅", "没事", "不用",
 	// Words that hold a symptom word but are none (打麻将 is no numbness).
-	"麻将", "打麻将",
+	"麻将", "打麻将", "像触电一样", "触电一样", "像触电", "触电感", "触电样",
 	// Figures of speech in pain: 疼时有想死的感觉 is not a plan to die.
 	"想死的感觉", "疼得想死", "痛得想死", "疼的想死", "痛的想死", "生不如死", "难受死了",
 	// A child wanted or borne is not the patient: 可以要孩子吗, 生孩子后.

@@ -55,7 +55,7 @@ var diagnosisCues = []string{
 var regularCues = []string{"长期", "常年", "一直在吃", "一直吃", "一直服用", "每天吃", "每天服", "规律服用", "按时吃", "天天吃", "多年"}
 
 // askEndWords end a clause that asks (可以吃布洛芬吗).
-var askEndWords = []string{"吗", "么", "能不能", "可不可以", "可以吃", "能吃", "该吃", "要吃", "需要吃", "吃什么", "用什么", "怎么办"}
+var askEndWords = []string{"吗", "能不能", "可不可以", "可以吃", "能吃", "该吃", "要吃", "需要吃", "吃什么", "用什么", "怎么办"}
 
 // resultWordsAfter follow a check to give its result.
 var resultWordsAfter = []string{"正常", "未见异常", "没问题", "没有问题", "没事", "异常", "偏高", "偏低", "升高", "降低", "增高", "阳性", "阴性", "不正常", "超标", "高", "低"}
@@ -102,14 +102,19 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 		}
 		return p
 	}
+	// asks: the words at p are in a question (可以吃布洛芬吗, 是肺炎吗？), not
+	// a statement: the clause ends with a question mark or particle, or an
+	// asking word stands near.
 	asks := func(p int) bool {
 		s, e := clauseStart(p), clauseEnd(p)
 		if e < len(text) && (text[e] == '？' || text[e] == '?') {
 			return true
 		}
-		c := string(text[s:e])
-		for _, w := range askEndWords {
-			if strings.Contains(c, w) {
+		if e > s && strings.ContainsRune("吗么呢", text[e-1]) {
+			return true
+		}
+		for k := max(s, p-4); k < min(e, p+8); k++ {
+			if textPrefixAt(text, k, askEndWords) != "" {
 				return true
 			}
 		}
@@ -156,11 +161,12 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 			f.Spans = append(f.Spans, *ts)
 		}
 		switch {
-		case d.Context == CtxAsked:
+		case d.Context == CtxAsked || (d.State == Present && d.Context == CtxCurrent && askedRightAfter(text, d.End)):
 			if d.State != Present {
 				continue
 			}
-			f.Kind, f.Item = FactSuspect, name
+			f.Kind, f.Item, f.Time, f.Days = FactSuspect, name, "", 0
+			f.Spans = f.Spans[:1]
 		case d.State != Present:
 			f.Kind, f.Negated, f.Item = FactPast, true, name
 		case d.Context == CtxHistory:
@@ -234,7 +240,7 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 			}
 			e := p + runeLen(w)
 			f := Fact{Kind: FactResult, ID: c.ID, Item: c.Name + string(orig[c.End:e]), Spans: []Span{sp(c.Start, e)}}
-			if abn, ok := normalWords[w]; ok && p == c.End {
+			if abn, ok := normalWords[w]; ok && strings.Trim(string(text[c.End:p]), "是都也还均的") == "" {
 				for _, name := range []string{c.Text + abn, c.Name + abn} {
 					if id := x.symptomNamed(name); id != "" {
 						f.Kind, f.ID, f.Negated = FactNormal, id, true
@@ -422,6 +428,14 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 			break
 		}
 	}
+}
+
+// askedRightAfter: the words before end are questioned (是肺炎吗？).
+func askedRightAfter(text []rune, end int) bool {
+	for end < len(text) && strings.ContainsRune("了的呢啊吧", text[end]) {
+		end++
+	}
+	return end < len(text) && strings.ContainsRune("吗？?", text[end])
 }
 
 // vagueDurations are lengths of time without a number.
