@@ -167,6 +167,8 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 			}
 			f.Kind, f.Item, f.Time, f.Days = FactSuspect, name, "", 0
 			f.Spans = f.Spans[:1]
+		case d.State != Present && d.Context != CtxHistory:
+			continue // 也没感冒: a denial about now, not a past illness
 		case d.State != Present:
 			f.Kind, f.Negated, f.Item = FactPast, true, name
 		case d.Context == CtxHistory:
