@@ -210,10 +210,29 @@ func (x *Extractor) readPatient(orig []rune, cues []cue, scopes *contextScopes, 
 			}
 		}
 	}
+	// 我8岁的女儿, 女儿发烧: a parent writes.
+	if family == nil {
+		for i := range orig {
+			for _, w := range []string{"儿子", "女儿", "闺女", "孙子", "孙女"} {
+				if hasPrefix(orig, i, w) && !scopes.other[clauseAtRune(cues, i)] {
+					family = &cue{start: i, end: i + len([]rune(w))}
+					break
+				}
+			}
+			if family != nil {
+				break
+			}
+		}
+	}
 	switch {
 	case family != nil:
 		p.Reporter = "家属"
 		p.ReporterSpan = &Span{Text: string(orig[family.start:family.end]), Start: family.start, End: family.end}
+	case p.AgeSpan != nil && ((p.AgeYears >= 0 && p.AgeYears < 7) || (p.AgeYears < 0 && (p.AgeGroup == "infant" || p.AgeGroup == "child"))):
+		// A young child does not write: 男孩，13个月 is told by a parent.
+		p.Reporter = "家属"
+		sp := *p.AgeSpan
+		p.ReporterSpan = &sp
 	default:
 		for i, r := range orig {
 			if r == '我' {
@@ -243,4 +262,17 @@ func (x *Extractor) mentionPart(m mstate, t token) string {
 		return s.BodyPart
 	}
 	return ""
+}
+
+// clauseAtRune is the clause of the last cue at or before position i (0
+// when none): enough to tell a clause about someone else.
+func clauseAtRune(cues []cue, i int) int {
+	c := -1
+	for _, k := range cues {
+		if k.start > i {
+			break
+		}
+		c = k.clause
+	}
+	return c
 }
