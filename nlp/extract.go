@@ -70,6 +70,8 @@ type Mention struct {
 // Said is where each attribute of a mention was stated.
 type Said struct {
 	Time, Severity, Side, Character, Onset, Radiation *Span
+	// Negation: the words that deny an absent finding (不, 没有).
+	Negation *Span
 	// MoreCharacters: further descriptions of the same pain (闷痛 … 像压了
 	// 块石头), with CharacterNames their standard words.
 	MoreCharacters []Span

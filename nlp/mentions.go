@@ -68,6 +68,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 	var terms []termState
 	neg, except := false, false
 	negFrom := 0 // where the words a negation reaches over start
+	var negSpan Span
 	lastBreak := 0
 	span := func(t token) Span { return Span{Text: string(orig[t.start:t.end]), Start: t.start, End: t.end} }
 	for i, t := range toks {
@@ -86,6 +87,8 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 				for k := lastBreak; k < len(ms); k++ {
 					if !ms[k].protected {
 						ms[k].state = Absent
+						sp := span(t)
+						ms[k].said.Negation = &sp
 					}
 				}
 				continue
@@ -96,11 +99,14 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 			}
 			neg, except = true, false
 			negFrom = t.end
+			negSpan = span(t)
 		case kPostNeg:
 			if len(ms) > lastBreak {
 				last := &ms[len(ms)-1]
 				if t.start-toks[last.tok].end <= 4 && !last.protected && !strings.ContainsRune("很些一点多", next(text, t.end)) {
 					last.state = Absent
+					sp := span(t)
+					last.said.Negation = &sp
 				}
 			}
 		case kBreak:
@@ -127,6 +133,10 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 				}
 			}
 			ms = append(ms, mstate{tok: i, state: st, protected: except, sevDist: math.MaxInt, ctx: ctx})
+			if st == Absent {
+				sp := negSpan
+				ms[len(ms)-1].said.Negation = &sp
+			}
 			if st == Present {
 				hints = append(hints, patientHint{cue: e.patient, clause: t.clause, span: span(t)})
 				if sym, ok := x.kg.Symptom(e.id); ok {
@@ -230,7 +240,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 		if sev == "" && e.id == x.feverID && res.TemperatureC >= 37.3 {
 			sev = feverSeverity(res.TemperatureC)
 		}
-		for _, sp := range []*Span{m.said.Time, m.said.Severity, m.said.Side, m.said.Character, m.said.Onset, m.said.Radiation} {
+		for _, sp := range []*Span{m.said.Time, m.said.Severity, m.said.Side, m.said.Character, m.said.Onset, m.said.Radiation, m.said.Negation} {
 			if sp != nil {
 				sp.Text = string(orig[sp.Start:sp.End]) // spans are read in the normalized text
 			}

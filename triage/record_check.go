@@ -73,6 +73,9 @@ func CheckRecord(text string, r *RecordResponse) []string {
 				out = append(out, fmt.Sprintf("%s: %q: the time %q was not said", where, st.Text, t))
 			}
 		}
+		if st.Kind == "negative" && !strings.ContainsAny(ev, "不没无否未") && !strings.Contains(ev, "排除") {
+			out = append(out, fmt.Sprintf("%s: the negative %q cites no denial", where, st.Text))
+		}
 		for side, words := range sideWords {
 			if strings.Contains(st.Text, side) && !strings.ContainsAny(ev, words) {
 				out = append(out, fmt.Sprintf("%s: %q: the side %q was not said", where, st.Text, side))

@@ -188,14 +188,17 @@ func (w *recordWriter) collect(factParts bool) ([]finding, []*nlp.Mention) {
 			}
 			continue
 		}
-		if w.c.state[m.ID] != m.State && !(m.State == nlp.Absent && w.c.state[m.ID] == "") {
+		if w.c.state[m.ID] != m.State && !(m.State == nlp.Absent && w.c.state[m.ID] == "") && !resolved(m) {
 			continue // an answer overrode it, or it is present elsewhere
 		}
 		seen[m.ID+m.State] = true
 		if m.State == nlp.Present && w.chronic(m, found) {
 			continue
 		}
-		if m.State == nlp.Present {
+		if resolved(m) && (seen[m.ID+nlp.Present] || w.c.state[m.ID] == StatePresent) {
+			continue
+		}
+		if m.State == nlp.Present || resolved(m) {
 			f := finding{m: m, id: m.ID, name: m.Name}
 			if m.Said.Time != nil {
 				f.time = nlp.SaidTime(m.Said.Time.Text)
@@ -265,6 +268,14 @@ func (w *recordWriter) normalNegatives() {
 			w.out.Negatives = append(w.out.Negatives, s.Name)
 		}
 	}
+}
+
+// resolvedWords end a finding that was there (烧退了, 已经好了): it is a
+// finding of the course, not a denial.
+var resolvedWords = []string{"退了", "已退", "已经退了", "消失了", "已消失", "好了", "已经好了"}
+
+func resolved(m *nlp.Mention) bool {
+	return m.State == nlp.Absent && m.Said.Negation != nil && slices.Contains(resolvedWords, m.Said.Negation.Text)
 }
 
 // insideTerm reports a finding read inside a disease's name (the 喘息 of
@@ -381,6 +392,13 @@ func (w *recordWriter) phrase(f finding, withTime bool) RecordStatement {
 		st.Evidence = append(st.Evidence, *m.Said.Side)
 	}
 	b.WriteString(f.name)
+	if site := w.site(m); site != "" {
+		b.WriteString("（" + site + "）")
+	}
+	if resolved(m) {
+		b.WriteString("（" + m.Said.Negation.Text + "）")
+		st.Evidence = append(st.Evidence, *m.Said.Negation)
+	}
 	if withTime && f.time != "" && !nlp.IsPointTime(f.time) && !nlp.IsRecentTime(f.time) {
 		b.WriteString(f.time)
 		st.Evidence = append(st.Evidence, *m.Said.Time)
@@ -425,6 +443,26 @@ func (w *recordWriter) phrase(f finding, withTime bool) RecordStatement {
 	return st
 }
 
+// site names the body part a finding was said of when its standard name
+// does not (左胳膊发麻 → 肢体麻木（上肢）), and only when the patient's own
+// words for the finding name that part.
+func (w *recordWriter) site(m *nlp.Mention) string {
+	sym, ok := w.e.kg.Symptom(m.ID)
+	if !ok || m.BodyPart == "" || m.BodyPart == sym.BodyPart {
+		return ""
+	}
+	bp, ok := w.e.kg.BodyPart(m.BodyPart)
+	if !ok || strings.Contains(sym.Name, bp.Name) {
+		return ""
+	}
+	for _, n := range append([]string{bp.Name}, bp.Synonyms...) {
+		if n != "" && strings.Contains(m.Text, n) {
+			return bp.Name
+		}
+	}
+	return ""
+}
+
 func sideWord(s string) string {
 	switch s {
 	case "left":
@@ -464,6 +502,9 @@ func (w *recordWriter) presentIllness(found []finding, negs []*nlp.Mention) {
 	}
 	for _, m := range negs {
 		st := fromText(m.Span())
+		if m.Said.Negation != nil {
+			st.Evidence = append([]nlp.Span{*m.Said.Negation}, st.Evidence...)
+		}
 		st.Kind, st.Text, st.Finding = "negative", m.Name, m.ID
 		sts = append(sts, st)
 	}
