@@ -138,7 +138,7 @@ var reporterFamily = []string{
 var procedureCues = []string{"术后", "手术后", "切除术后", "切除后", "做完手术", "手术完", "支架术后", "搭桥术后", "放支架"}
 
 // postpartumCues: the patient has just given birth.
-var postpartumCues = []string{"生完孩子", "生完", "产后", "剖腹产后", "剖宫产后", "刚生", "生孩子后", "坐月子", "月子里", "顺产后"}
+var postpartumCues = []string{"生完孩子", "生完小孩", "生完宝宝", "生完", "产后", "剖腹产后", "剖宫产后", "刚生", "生孩子后", "坐月子", "月子里", "顺产后"}
 
 // healthWords mark text about health even when it names no symptom,
 // disease, drug, check or body part the KG knows (宝宝发育正常吗, 怎么挂号):

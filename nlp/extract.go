@@ -579,7 +579,7 @@ func (x *Extractor) quantityContext(text []rune, toks []token, i int) int {
 		return ctxPerson
 	}
 	// 生完孩子半个月 is time since the delivery, not the baby's age.
-	for _, w := range []string{"生完孩子", "生孩子", "生完宝宝", "生完", "产后", "剖腹产", "剖宫产", "顺产"} {
+	for _, w := range []string{"生完孩子", "生孩子", "生完宝宝", "生完小孩", "生小孩", "生完", "产后", "剖腹产", "剖宫产", "顺产"} {
 		if k := len([]rune(w)); i >= k && hasPrefix(text, i-k, w) {
 			return ctxNone
 		}

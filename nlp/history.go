@@ -424,7 +424,13 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 	}()
 	for _, t := range toks {
 		isTime := (t.kind == kQuantity && t.q.kind == qDuration && !isFrequency(text, t.q)) || t.kind == kRelTime
-		if isTime && !scopes.other[t.clause] && scopes.at(t.start, t.clause) == CtxCurrent {
+		inFact := false // 产后两个月 is no time of the complaint
+		for _, f := range facts {
+			for _, s := range f.Spans {
+				inFact = inFact || (f.Kind == FactMenstrual && s.Start < t.end && t.start < s.End)
+			}
+		}
+		if isTime && !inFact && !scopes.other[t.clause] && scopes.at(t.start, t.clause) == CtxCurrent {
 			s := sp(t.start, t.end)
 			res.ComplaintTime = &s
 			break

@@ -167,6 +167,11 @@ func (w *recordWriter) collect(factParts bool) ([]finding, []*nlp.Mention) {
 	seen := map[string]bool{}
 	for i := range w.r.Symptoms {
 		m := &w.r.Symptoms[i]
+		// A bare 疼 or 痒 after other findings (肚脐眼左边疼…都疼) repeats one
+		// of them.
+		if utf8.RuneCountInString(m.Text) == 1 && sameQuality(found, m) {
+			continue
+		}
 		// A fuzzy guess is left out: the record names what was said. A
 		// finding that is part of a fact (the 过敏 of 对青霉素过敏, the 怀孕 of
 		// 怀孕32周, the 抽烟 of 不抽烟) is written with that fact.
@@ -180,7 +185,7 @@ func (w *recordWriter) collect(factParts bool) ([]finding, []*nlp.Mention) {
 				if found[k].id != m.ID || m.State != nlp.Present {
 					continue
 				}
-				if found[k].time == "" && m.Said.Time != nil {
+				if found[k].time == "" && m.Said.Time != nil && !w.timeOfFact(*m.Said.Time) {
 					found[k].m, found[k].time = m, nlp.SaidTime(m.Said.Time.Text)
 				} else if m.Said.Character != nil && found[k].m != nil && m.Character != found[k].m.Character {
 					found[k].more = append(found[k].more, m)
@@ -200,7 +205,7 @@ func (w *recordWriter) collect(factParts bool) ([]finding, []*nlp.Mention) {
 		}
 		if m.State == nlp.Present || resolved(m) {
 			f := finding{m: m, id: m.ID, name: m.Name}
-			if m.Said.Time != nil {
+			if m.Said.Time != nil && !w.timeOfFact(*m.Said.Time) {
 				f.time = nlp.SaidTime(m.Said.Time.Text)
 			}
 			found = append(found, f)
@@ -268,6 +273,40 @@ func (w *recordWriter) normalNegatives() {
 			w.out.Negatives = append(w.out.Negatives, s.Name)
 		}
 	}
+}
+
+// timeOfFact reports a time that belongs to an obstetric fact (生完小孩两个
+// 月之后…疼: 产后2个月 is not how long it hurts).
+func (w *recordWriter) timeOfFact(t nlp.Span) bool {
+	for _, f := range w.r.Facts {
+		if f.Kind != nlp.FactMenstrual {
+			continue
+		}
+		for _, s := range f.Spans {
+			if s.Start < t.End && t.Start < s.End {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameQuality reports a finding said by a bare 疼, 痒 or 肿 when an earlier
+// finding is already of that kind.
+func sameQuality(found []finding, m *nlp.Mention) bool {
+	q := m.Text
+	if q == "疼" {
+		q = "痛"
+	}
+	if !strings.Contains("痛痒肿胀麻", q) {
+		return false
+	}
+	for _, f := range found {
+		if strings.Contains(strings.ReplaceAll(f.name, "疼", "痛"), q) {
+			return true
+		}
+	}
+	return false
 }
 
 // resolvedWords end a finding that was there (烧退了, 已经好了): it is a
