@@ -281,21 +281,24 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 }
 
 // negReaches reports whether a negation (or the finding it negated) ending
-// at from reaches a finding starting at to: only fillers and joining words
-// may stand between (不发烧咳嗽, 没有明显的咳嗽), not another verb phrase (不睡觉
-// 一晚哭闹, 不呕吐又开始拉稀便).
+// at from reaches a finding starting at to. It reaches to the end of the
+// clause (没有任何出血肚子疼, 没有溃疡和发烧) unless a new predicate starts in
+// between: 又 or 开始 (不呕吐又开始拉稀便), or a length of time (不睡觉一晚哭闹).
 func negReaches(text []rune, from, to int) bool {
-	other := 0
-	for p := from; p < to && p < len(text); p++ {
-		r := text[p]
-		switch {
-		case strings.ContainsRune("、和与及或也都跟并且还再太怎么明显的感觉觉得出现有", r), fillers[r] && !strings.ContainsRune("开始又", r):
-		default:
-			other++
+	if from >= to || to > len(text) {
+		return true
+	}
+	between := string(text[from:to])
+	for _, w := range negStops {
+		if strings.Contains(between, w) {
+			return false
 		}
 	}
-	return other < 2
+	return true
 }
+
+// negStops start a new predicate that a negation before them does not reach.
+var negStops = []string{"又", "开始", "却", "一晚", "一夜", "整晚", "整夜", "一整天"}
 
 // termState is a disease, drug, check or body part token with its state.
 type termState struct {
