@@ -70,6 +70,7 @@ var normalStates = map[string]string{
 	"精神状态好": "精神萎靡", "精神状态不错": "精神萎靡", "精神很好": "精神萎靡",
 	"食欲正常": "食欲不振", "食欲好": "食欲不振", "食欲可": "食欲不振", "胃口好": "食欲不振", "胃口正常": "食欲不振", "胃口不错": "食欲不振",
 	"吃饭正常": "食欲不振", "吃奶正常": "食欲不振",
+	"幽门螺杆菌阴性": "幽门螺杆菌阳性", "幽门螺旋杆菌阴性": "幽门螺杆菌阳性", "HP阴性": "幽门螺杆菌阳性", "hp阴性": "幽门螺杆菌阳性",
 }
 
 // personalPhrases are stated habits and exposures kept as said.
@@ -430,7 +431,11 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 				inFact = inFact || (f.Kind == FactMenstrual && s.Start < t.end && t.start < s.End)
 			}
 		}
-		if isTime && !inFact && !scopes.other[t.clause] && scopes.at(t.start, t.clause) == CtxCurrent {
+		denied := false // 有一个月没有咳嗽了: the time of a denial
+		for _, m := range res.Symptoms {
+			denied = denied || (m.State == Absent && clauseOf[m.Start] == t.clause)
+		}
+		if isTime && !inFact && !denied && !scopes.other[t.clause] && scopes.at(t.start, t.clause) == CtxCurrent {
 			s := sp(t.start, t.end)
 			res.ComplaintTime = &s
 			break
