@@ -352,7 +352,7 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 
 	// Functions said to be normal (精神好, 胃口正常).
 	for i := 0; i < len(text); i++ {
-		w := textPrefixAt(text, i, mapKeys(normalStates))
+		w := textPrefixAt(text, i, normalStateWords)
 		if w == "" {
 			continue
 		}
@@ -425,6 +425,9 @@ func (x *Extractor) readFacts(text, orig []rune, toks []token, cues []cue, scope
 	}()
 	for _, t := range toks {
 		isTime := (t.kind == kQuantity && t.q.kind == qDuration && !isFrequency(text, t.q)) || t.kind == kRelTime
+		if !isTime {
+			continue
+		}
 		inFact := false // 产后两个月 is no time of the complaint
 		for _, f := range facts {
 			for _, s := range f.Spans {
@@ -453,6 +456,9 @@ func askedRightAfter(text []rune, end int) bool {
 
 // vagueDurations are lengths of time without a number.
 var vagueDurations = []string{"好多年", "好几年", "很多年", "十几年", "好几个月", "好多天", "好几天"}
+
+// normalStateWords are the keys of normalStates, listed once.
+var normalStateWords = mapKeys(normalStates)
 
 func mapKeys(m map[string]string) []string {
 	out := make([]string, 0, len(m))
