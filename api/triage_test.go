@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/fenzhen/fenzhen/triage"
 )
 
 type triageResp struct {
@@ -128,6 +130,43 @@ func TestRecordAndMedication(t *testing.T) {
 	}
 	if !strings.HasPrefix(r.ChiefComplaint, "发热2天") || !strings.Contains(r.PresentIllness, "39") || len(r.Negatives) == 0 || r.Negatives[0] != "腹泻" {
 		t.Errorf("record %+v", r)
+	}
+	// The sections, the patient line and the plain text; every statement
+	// from the text cites spans of it.
+	text := []rune("我58岁，男，今天早上开始胸口闷痛，像压了块石头，出了一身冷汗，左胳膊发麻，有高血压十年")
+	rec = do(t, s, "POST", "/v1/record", "application/json", []byte(`{"text":"`+string(text)+`","evidence":[{"id":"dyspnea","state":"absent"}]}`))
+	var full triage.RecordResponse
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &full) != nil {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if full.Patient.Sex != "male" || full.Patient.Age != "58岁" || full.Patient.Reporter != "本人" {
+		t.Errorf("patient %+v", full.Patient)
+	}
+	want := map[string]string{triage.SecChiefComplaint: "今晨起胸痛", triage.SecPastHistory: "高血压10年", triage.SecInterview: "无"}
+	for _, sec := range full.Sections {
+		if w, ok := want[sec.Key]; ok && !strings.Contains(sec.Text, w) {
+			t.Errorf("%s %q, want it to hold %q", sec.Title, sec.Text, w)
+		}
+		delete(want, sec.Key)
+		for _, st := range sec.Statements {
+			for _, e := range st.Evidence {
+				if e.Start < 0 || e.End > len(text) || string(text[e.Start:e.End]) != e.Text {
+					t.Errorf("%s: %q cites %+v, not a span of the text", sec.Title, st.Text, e)
+				}
+			}
+			if st.Source == triage.SourceText && len(st.Evidence) == 0 {
+				t.Errorf("%s: %q cites nothing", sec.Title, st.Text)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("sections missing: %v", want)
+	}
+	if bad := triage.CheckRecord(string(text), &full); len(bad) > 0 {
+		t.Errorf("ungrounded: %v", bad)
+	}
+	if !strings.Contains(full.Text, "主诉：今晨起胸痛") || !strings.Contains(full.Text, "过敏史：（未述）") {
+		t.Errorf("plain text %q", full.Text)
 	}
 	rec = do(t, s, "POST", "/v1/medication/check", "application/json", []byte(`{"drugs":["阿司匹林","布洛芬","不存在的药"],"conditions":["消化性溃疡"],"age":8}`))
 	var m struct {

@@ -339,7 +339,7 @@ func TestEndToEndTypesCoverServerFields(t *testing.T) {
 	}{
 		{"POST", "/v1/triage", "application/json", `{"text":"三岁孩子发烧两天了，最高39度，咳嗽有黄痰，不拉肚子","age":3,"sex":"male"}`, &client.TriageResponse{}},
 		{"POST", "/v1/triage", "application/json", `{"text":"胸口疼得厉害，出了一身冷汗，头晕"}`, &client.TriageResponse{}},
-		{"POST", "/v1/record", "application/json", `{"text":"肚子疼了三天，拉肚子，不发烧"}`, &client.RecordResponse{}},
+		{"POST", "/v1/record", "application/json", `{"text":"我肚子疼了三天，拉肚子，不发烧，对青霉素过敏","evidence":[{"id":"vomiting","state":"absent"}]}`, &client.RecordResponse{}},
 		{"POST", "/v1/medication/check", "application/json", `{"drugs":["阿司匹林","布洛芬","华法林","不存在的药"],"conditions":["消化性溃疡","怀孕","没听过的病"],"age":8}`, &client.MedicationResponse{}},
 		{"GET", "/v1/knowledge/search?q=%E8%83%B8%E7%97%9B&limit=20", "", "", &client.SearchResponse{}},
 		{"GET", "/v1/knowledge/diseases/acute_myocardial_infarction", "", "", &client.Disease{}},

@@ -156,14 +156,67 @@ type Model struct {
 	Version string `json:"version"`
 }
 
-// RecordResponse is the 200 answer of POST /v1/record (预问诊病历).
+// RecordResponse is the 200 answer of POST /v1/record (预问诊病历): the
+// outpatient record's sections, each statement with its source and the
+// spans of the text it rests on. ChiefComplaint and PresentIllness are the
+// 主诉 and 现病史 sections' text.
 type RecordResponse struct {
-	RequestID      string   `json:"request_id"`
-	ChiefComplaint string   `json:"chief_complaint"` // 主诉
-	PresentIllness string   `json:"present_illness"` // 现病史
-	Positives      []string `json:"positives"`
-	Negatives      []string `json:"negatives"`
-	Disclaimer     string   `json:"disclaimer"`
+	RequestID      string          `json:"request_id"`
+	ChiefComplaint string          `json:"chief_complaint"` // 主诉
+	PresentIllness string          `json:"present_illness"` // 现病史
+	Positives      []string        `json:"positives"`
+	Negatives      []string        `json:"negatives"`
+	Patient        RecordPatient   `json:"patient"`
+	Sections       []RecordSection `json:"sections"`
+	Text           string          `json:"text"` // the whole record as plain text
+	Disclaimer     string          `json:"disclaimer"`
+}
+
+// RecordPatient is the record's patient line.
+type RecordPatient struct {
+	Sex        string            `json:"sex"`      // male, female or ""
+	Age        string            `json:"age"`      // as stated: 58岁, 7个月
+	Reporter   string            `json:"reporter"` // 本人, 家属 or ""
+	Text       string            `json:"text"`
+	Statements []RecordStatement `json:"statements"`
+}
+
+// Record section keys.
+const (
+	SectionChiefComplaint     = "chief_complaint"
+	SectionPresentIllness     = "present_illness"
+	SectionPastHistory        = "past_history"
+	SectionAllergyHistory     = "allergy_history"
+	SectionMedicationHistory  = "medication_history"
+	SectionMenstrualObstetric = "menstrual_obstetric_history"
+	SectionPersonalHistory    = "personal_history"
+	SectionInterview          = "interview"
+)
+
+// RecordSection is one section of the record (主诉, 现病史 …).
+type RecordSection struct {
+	Key        string            `json:"key"`
+	Title      string            `json:"title"`
+	Text       string            `json:"text"` // "" when not stated
+	Statements []RecordStatement `json:"statements"`
+}
+
+// Record statement sources.
+const (
+	SourceText    = "text"
+	SourceAnswer  = "answer"
+	SourceRequest = "request"
+)
+
+// RecordStatement is one statement of the record with what it rests on:
+// Evidence for source text, Answer for source answer.
+type RecordStatement struct {
+	Text     string    `json:"text"`
+	Kind     string    `json:"kind"`
+	Finding  string    `json:"finding,omitempty"`
+	Source   string    `json:"source"`
+	Evidence []Span    `json:"evidence"`
+	Answer   *Evidence `json:"answer,omitempty"`
 }
 
 // MedicationRequest is the body of POST /v1/medication/check.

@@ -1,7 +1,5 @@
 package nlp
 
-import "strings"
-
 // attachCues gives mentions the onset, side, character, radiation and extent
 // their cues state, and records each cue's span as evidence.
 func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cue) {
@@ -19,6 +17,8 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 			if k >= 0 {
 				ms[k].onset = "sudden"
 				ms[k].cues = append(ms[k].cues, cueSpan(c))
+				sp := cueSpan(c)
+				ms[k].said.Onset = &sp
 			}
 		case cNew:
 			if k := nearest(toks, ms, c, 10, true); k >= 0 && ms[k].onset == "" {
@@ -33,6 +33,8 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 					if ms[k].side == "" {
 						ms[k].side = c.val
 						ms[k].cues = append(ms[k].cues, cueSpan(c))
+						sp := cueSpan(c)
+						ms[k].said.Side = &sp
 					}
 					done = true
 					break
@@ -53,6 +55,8 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 					if mt.clause == c.clause && mt.start > t.start && ms[k].side == "" && x.mentionPart(ms[k], mt) == part {
 						ms[k].side = c.val
 						ms[k].cues = append(ms[k].cues, cueSpan(c))
+						sp := cueSpan(c)
+						ms[k].said.Side = &sp
 					}
 				}
 				break
@@ -72,9 +76,15 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 			if k < 0 {
 				k = lastOfClause(toks, ms, c.clause-1)
 			}
+			if k >= 0 && ms[k].char != "" && ms[k].char != c.val && len(ms[k].said.MoreCharacters) < 3 {
+				ms[k].said.MoreCharacters = append(ms[k].said.MoreCharacters, cueSpan(c))
+				ms[k].said.CharacterNames = append(ms[k].said.CharacterNames, c.val)
+			}
 			if k >= 0 && ms[k].char == "" {
 				ms[k].char = c.val
 				ms[k].cues = append(ms[k].cues, cueSpan(c))
+				sp := cueSpan(c)
+				ms[k].said.Character = &sp
 			}
 		case cRadiate:
 			part, end := partAfter(x, toks, c, 4)
@@ -91,6 +101,7 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 			if k >= 0 && ms[k].radiates == "" {
 				ms[k].radiates = part
 				ms[k].cues = append(ms[k].cues, Span{Text: string(orig[c.start:end]), Start: c.start, End: end})
+				ms[k].said.Radiation = &Span{Text: string(orig[c.start:end]), Start: c.start, End: end}
 			}
 		case cExtent:
 			k := nearest(toks, ms, c, 10, false)
@@ -109,8 +120,10 @@ func (x *Extractor) attachCues(orig []rune, toks []token, ms []mstate, cues []cu
 			switch orig[t.start] {
 			case '左':
 				ms[k].side = "left"
+				ms[k].said.Side = &Span{Text: string(orig[t.start : t.start+1]), Start: t.start, End: t.start + 1}
 			case '右':
 				ms[k].side = "right"
+				ms[k].said.Side = &Span{Text: string(orig[t.start : t.start+1]), Start: t.start, End: t.start + 1}
 			}
 		}
 	}
@@ -183,8 +196,8 @@ func partAfter(x *Extractor, toks []token, c cue, gap int) (string, int) {
 // readPatient sets the patient facts that cues give: just delivered, and
 // who wrote the text.
 func (x *Extractor) readPatient(orig []rune, cues []cue, scopes *contextScopes, p *Patient) {
-	family := false
-	for _, c := range cues {
+	var family *cue
+	for i, c := range cues {
 		if scopes.other[c.clause] {
 			continue
 		}
@@ -192,15 +205,47 @@ func (x *Extractor) readPatient(orig []rune, cues []cue, scopes *contextScopes, 
 		case cPostpartum:
 			p.Postpartum = true
 		case cReporterFamily, cRelative:
-			family = true
+			if family == nil {
+				family = &cues[i]
+			}
 		}
 	}
-	text := string(orig)
+	// 我8岁的女儿, 女儿发烧: a parent writes.
+	if family == nil {
+		for i := range orig {
+			for _, w := range []string{"儿子", "女儿", "闺女", "孙子", "孙女"} {
+				if hasPrefix(orig, i, w) && !scopes.other[clauseAtRune(cues, i)] {
+					family = &cue{start: i, end: i + len([]rune(w))}
+					break
+				}
+			}
+			if family != nil {
+				break
+			}
+		}
+	}
 	switch {
-	case family:
+	case family != nil:
 		p.Reporter = "家属"
-	case strings.Contains(text, "我") || strings.Contains(text, "本人"):
-		p.Reporter = "本人"
+		p.ReporterSpan = &Span{Text: string(orig[family.start:family.end]), Start: family.start, End: family.end}
+	case p.AgeSpan != nil && ((p.AgeYears >= 0 && p.AgeYears < 7) || (p.AgeYears < 0 && (p.AgeGroup == "infant" || p.AgeGroup == "child"))):
+		// A young child does not write: 男孩，13个月 is told by a parent.
+		p.Reporter = "家属"
+		sp := *p.AgeSpan
+		p.ReporterSpan = &sp
+	default:
+		for i, r := range orig {
+			if r == '我' {
+				p.Reporter = "本人"
+				p.ReporterSpan = &Span{Text: "我", Start: i, End: i + 1}
+				break
+			}
+			if r == '本' && i+1 < len(orig) && orig[i+1] == '人' {
+				p.Reporter = "本人"
+				p.ReporterSpan = &Span{Text: "本人", Start: i, End: i + 2}
+				break
+			}
+		}
 	}
 }
 
@@ -217,4 +262,17 @@ func (x *Extractor) mentionPart(m mstate, t token) string {
 		return s.BodyPart
 	}
 	return ""
+}
+
+// clauseAtRune is the clause of the last cue at or before position i (0
+// when none): enough to tell a clause about someone else.
+func clauseAtRune(cues []cue, i int) int {
+	c := -1
+	for _, k := range cues {
+		if k.start > i {
+			break
+		}
+		c = k.clause
+	}
+	return c
 }

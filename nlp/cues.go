@@ -18,6 +18,8 @@ var pseudoNegations = []string{
 	"无明显诱因", "无诱因", "无缘无故", "不知道", "不清楚", "不确定", "不一定", "不知", "不好说",
 	"不少", "差不多", "不得不", "不好意思", "没办法", "没法", "无法", "没多久", "没几天",
 	"不管", "不论", "无论", "不然", "要不然", "不光", "不但", "不仅", "没事", "不用",
+	// Words that hold a symptom word but are none (打麻将 is no numbness).
+	"麻将", "打麻将", "像触电一样", "触电一样", "像触电", "触电感", "触电样",
 	// Figures of speech in pain: 疼时有想死的感觉 is not a plan to die.
 	"想死的感觉", "疼得想死", "痛得想死", "疼的想死", "痛的想死", "生不如死", "难受死了",
 	// A child wanted or borne is not the patient: 可以要孩子吗, 生孩子后.
@@ -122,6 +124,9 @@ var patientCues = map[string]patientCue{
 	"奶奶": {sex: "female", group: "elderly"}, "外婆": {sex: "female", group: "elderly"}, "姥姥": {sex: "female", group: "elderly"},
 	"老太太": {sex: "female", group: "elderly"}, "老母亲": {sex: "female", group: "elderly"}, "大妈": {sex: "female"},
 	"月经": {sex: "female"}, "例假": {sex: "female"}, "大姨妈": {sex: "female"}, "白带": {sex: "female"},
+	"婆婆": {sex: "female", group: "elderly"}, "公公": {sex: "male", group: "elderly"}, "伯伯": {sex: "male"}, "叔叔": {sex: "male"},
+	"舅舅": {sex: "male"}, "阿姨": {sex: "female"}, "姑姑": {sex: "female"}, "婶婶": {sex: "female"}, "舅妈": {sex: "female"},
+	"男朋友": {sex: "male"}, "女朋友": {sex: "female"},
 	"老人": {group: "elderly"}, "老年人": {group: "elderly"}, "老人家": {group: "elderly"}, "老年": {group: "elderly"},
 	"孩子": {group: "child", child: true}, "小孩": {group: "child", child: true}, "小孩子": {group: "child", child: true},
 	"宝宝": {group: "child", child: true}, "小宝宝": {group: "child", child: true}, "宝贝": {group: "child", child: true},

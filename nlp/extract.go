@@ -36,6 +36,9 @@ type Mention struct {
 	Severity     string  `json:"severity"`
 	BodyPart     string  `json:"body_part"`
 	Fuzzy        bool    `json:"fuzzy,omitempty"`
+	// Guessed: found by the fuzzy fallback, not by a KG term or a body
+	// part with its head.
+	Guessed bool `json:"-"`
 	// Context is "" for the patient's current complaint, else history,
 	// asked or other (see CtxHistory …): such a mention is not a finding now.
 	Context string `json:"context,omitempty"`
@@ -59,6 +62,20 @@ type Mention struct {
 	// Cues are the spans of the words that gave the attributes above
 	// (the 突然 of an onset, the 疼到左肩 of a radiation), for evidence.
 	Cues []Span `json:"-"`
+	// Said holds, per attribute, the span of the words it was read from
+	// (the record quotes them; nil when the attribute was not stated).
+	Said Said `json:"-"`
+}
+
+// Said is where each attribute of a mention was stated.
+type Said struct {
+	Time, Severity, Side, Character, Onset, Radiation *Span
+	// Negation: the words that deny an absent finding (不, 没有).
+	Negation *Span
+	// MoreCharacters: further descriptions of the same pain (闷痛 … 像压了
+	// 块石头), with CharacterNames their standard words.
+	MoreCharacters []Span
+	CharacterNames []string
 }
 
 // Span is a stretch of the original text, in runes.
@@ -121,9 +138,12 @@ type Patient struct {
 	// "" when the text does not tell.
 	Reporter string `json:"reporter,omitempty"`
 	// Spans of the words each hint was read from (age, sex, pregnancy).
-	AgeSpan  *Span `json:"-"`
-	SexSpan  *Span `json:"-"`
-	PregSpan *Span `json:"-"`
+	AgeSpan      *Span `json:"-"`
+	ReporterSpan *Span `json:"-"`
+	// GestationSpan: the words the gestation was read from (孕32周).
+	GestationSpan *Span `json:"-"`
+	SexSpan       *Span `json:"-"`
+	PregSpan      *Span `json:"-"`
 }
 
 // Result of Extract.
@@ -144,6 +164,14 @@ type Result struct {
 	// Results: the patient quotes results of their own tests (体检发现,
 	// 化验单, 指标偏高), in a clause about them.
 	Results bool `json:"results,omitempty"`
+	// Facts are the statements about the patient beyond the symptoms
+	// (history.go): past illnesses, allergies, regular medicines,
+	// menstrual and personal history, and this illness's course.
+	Facts []Fact `json:"facts,omitempty"`
+	// ComplaintTime is the first time the text gives for the patient's
+	// current illness (a duration or a point such as 今天早上), whether or
+	// not it could be tied to a finding; nil when none.
+	ComplaintTime *Span `json:"-"`
 	// Grams are FNV-1a 32-bit hashes of the text's character 1-, 2- and
 	// 3-grams (letters and digits of the normalized text, in text order,
 	// repeats kept), the classifiers' view of the wording.
@@ -551,7 +579,7 @@ func (x *Extractor) quantityContext(text []rune, toks []token, i int) int {
 		return ctxPerson
 	}
 	// 生完孩子半个月 is time since the delivery, not the baby's age.
-	for _, w := range []string{"生完孩子", "生孩子", "生完宝宝", "生完", "产后", "剖腹产", "剖宫产", "顺产"} {
+	for _, w := range []string{"生完孩子", "生孩子", "生完宝宝", "生完小孩", "生小孩", "生完", "产后", "剖腹产", "剖宫产", "顺产"} {
 		if k := len([]rune(w)); i >= k && hasPrefix(text, i-k, w) {
 			return ctxNone
 		}
@@ -563,6 +591,13 @@ func (x *Extractor) quantityContext(text []rune, toks []token, i int) int {
 	}
 	if len(toks) == 0 {
 		return ctxNone
+	}
+	// 男，7个月 / 女孩，13个月: a number right after the patient's sex is
+	// their age.
+	if n := len(toks); n >= 2 && toks[n-1].kind == kBoundary && i == toks[n-1].end && toks[n-2].entry >= 0 &&
+		toks[n-2].end == toks[n-1].start && x.entries[toks[n-2].entry].kind == kPatient && x.entries[toks[n-2].entry].patient.sex != "" &&
+		(text[toks[n-1].start] == '，' || text[toks[n-1].start] == ',') {
+		return ctxChild
 	}
 	t := toks[len(toks)-1]
 	gap := i - t.end

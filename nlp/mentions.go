@@ -45,6 +45,7 @@ type mstate struct {
 	extent    string
 	durText   string
 	cues      []Span
+	said      Said
 }
 
 // patientHint is a patient cue waiting for its clause's context: a
@@ -66,6 +67,8 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 	var hints []patientHint
 	var terms []termState
 	neg, except := false, false
+	negFrom := 0 // where the words a negation reaches over start
+	var negSpan Span
 	lastBreak := 0
 	span := func(t token) Span { return Span{Text: string(orig[t.start:t.end]), Start: t.start, End: t.end} }
 	for i, t := range toks {
@@ -84,6 +87,8 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 				for k := lastBreak; k < len(ms); k++ {
 					if !ms[k].protected {
 						ms[k].state = Absent
+						sp := span(t)
+						ms[k].said.Negation = &sp
 					}
 				}
 				continue
@@ -93,11 +98,15 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 				continue // 拉不出, 睡不着
 			}
 			neg, except = true, false
+			negFrom = t.end
+			negSpan = span(t)
 		case kPostNeg:
 			if len(ms) > lastBreak {
 				last := &ms[len(ms)-1]
 				if t.start-toks[last.tok].end <= 4 && !last.protected && !strings.ContainsRune("很些一点多", next(text, t.end)) {
 					last.state = Absent
+					sp := span(t)
+					last.said.Negation = &sp
 				}
 			}
 		case kBreak:
@@ -110,8 +119,11 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 			except = false
 		case kSymptom:
 			st := Present
-			if neg && !except && !t.pattern {
+			if neg && !except && !t.pattern && negReaches(text, negFrom, t.start) {
 				st = Absent
+				negFrom = t.end
+			} else if neg && !except && !t.pattern {
+				neg = false
 			}
 			ctx := scopes.at(t.start, t.clause)
 			if t.inner {
@@ -121,6 +133,10 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 				}
 			}
 			ms = append(ms, mstate{tok: i, state: st, protected: except, sevDist: math.MaxInt, ctx: ctx})
+			if st == Absent {
+				sp := negSpan
+				ms[len(ms)-1].said.Negation = &sp
+			}
 			if st == Present {
 				hints = append(hints, patientHint{cue: e.patient, clause: t.clause, span: span(t)})
 				if sym, ok := x.kg.Symptom(e.id); ok {
@@ -177,6 +193,7 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 					}
 					if res.Patient.GestationWeeks == 0 {
 						res.Patient.GestationWeeks = int(math.Round(t.q.value))
+						res.Patient.GestationSpan = &sp
 					}
 				}
 			}
@@ -224,6 +241,15 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 		if sev == "" && e.id == x.feverID && res.TemperatureC >= 37.3 {
 			sev = feverSeverity(res.TemperatureC)
 		}
+		for _, sp := range []*Span{m.said.Time, m.said.Severity, m.said.Side, m.said.Character, m.said.Onset, m.said.Radiation, m.said.Negation} {
+			if sp != nil {
+				sp.Text = string(orig[sp.Start:sp.End]) // spans are read in the normalized text
+			}
+		}
+		for i := range m.said.MoreCharacters {
+			sp := &m.said.MoreCharacters[i]
+			sp.Text = string(orig[sp.Start:sp.End])
+		}
 		part := m.part
 		if part == "" {
 			part = e.part
@@ -235,12 +261,13 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 			ID: s.ID, Name: s.Name, Text: string(orig[t.start:t.end]), Start: t.start, End: t.end,
 			State: m.state, DurationDays: m.days, Severity: sev, BodyPart: part, Fuzzy: t.kind == kHead,
 			Context: m.ctx, Onset: m.onset, Side: m.side, Character: m.char, RadiatesTo: m.radiates, Extent: m.extent, Cues: m.cues,
-			DurationText: m.durText, Recurring: recurring[t.clause] && m.onset == "",
+			DurationText: m.durText, Recurring: recurring[t.clause] && m.onset == "", Said: m.said, Guessed: t.guessed,
 		})
 	}
 	res.Symptoms = out
 	x.termMentions(text, orig, toks, terms, res)
 	res.Vitals = readVitals(text, orig, cues, scopes)
+	x.readFacts(text, orig, toks, cues, scopes, res)
 	res.Medical = len(res.Symptoms) > 0 || len(res.Diseases) > 0 || len(res.Drugs) > 0 || len(res.Checks) > 0 ||
 		len(res.BodyParts) > 0 || len(res.Vitals) > 0 || res.TemperatureC > 0 || res.Patient.Pregnant
 	for _, c := range cues {
@@ -253,6 +280,26 @@ func (x *Extractor) mentions(text, orig []rune, toks []token, cues []cue, res *R
 		}
 	}
 }
+
+// negReaches reports whether a negation (or the finding it negated) ending
+// at from reaches a finding starting at to. It reaches to the end of the
+// clause (没有任何出血肚子疼, 没有溃疡和发烧) unless a new predicate starts in
+// between: 又 or 开始 (不呕吐又开始拉稀便), or a length of time (不睡觉一晚哭闹).
+func negReaches(text []rune, from, to int) bool {
+	if from >= to || to > len(text) {
+		return true
+	}
+	between := string(text[from:to])
+	for _, w := range negStops {
+		if strings.Contains(between, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// negStops start a new predicate that a negation before them does not reach.
+var negStops = []string{"又", "开始", "却", "一晚", "一夜", "整晚", "整夜", "一整天"}
 
 // termState is a disease, drug, check or body part token with its state.
 type termState struct {
@@ -462,14 +509,23 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 		pos, clause int
 		days        float64
 		text        string
+		end         int
 	}
 	var ds []dur
 	for _, t := range toks {
 		switch {
 		case t.kind == kQuantity && t.q.kind == qDuration:
-			ds = append(ds, dur{t.start, t.clause, t.q.value, string(orig[t.start:t.end])})
+			s, e := t.start, t.end
+			// 大半年, 一年多: the words around the number are the patient's too.
+			if s > 0 && orig[s-1] == '大' && text[s] == '半' {
+				s--
+			}
+			if e < len(orig) && (orig[e] == '多' || orig[e] == '余') && !strings.ContainsRune(string(orig[t.start:e]), '多') {
+				e++
+			}
+			ds = append(ds, dur{s, t.clause, t.q.value, string(orig[s:e]), e})
 		case t.kind == kRelTime:
-			ds = append(ds, dur{t.start, t.clause, x.entries[t.entry].days, string(orig[t.start:t.end])})
+			ds = append(ds, dur{t.start, t.clause, x.entries[t.entry].days, string(orig[t.start:t.end]), t.end})
 		}
 	}
 	if len(ds) == 0 {
@@ -482,6 +538,7 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 	for k := range ms {
 		t := toks[ms[k].tok]
 		best, bestDist, bestText := -1.0, math.MaxInt, ""
+		var bestSpan *Span
 		for _, d := range ds {
 			c := d.clause
 			if c != t.clause && !(c == t.clause+1 && !hasMention[c]) {
@@ -493,11 +550,13 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 			}
 			if dist < bestDist {
 				best, bestDist, bestText = d.days, dist, d.text
+				bestSpan = &Span{Text: d.text, Start: d.pos, End: d.end}
 			}
 		}
 		if best > 0 {
 			ms[k].days = math.Round(best*1000) / 1000
 			ms[k].durText = bestText
+			ms[k].said.Time = bestSpan
 		}
 	}
 	// 背心痛，胸口也痛，喉咙不舒服，有20天左右: a clause holding only a
@@ -513,6 +572,7 @@ func (x *Extractor) attachDurations(text, orig []rune, toks []token, ms []mstate
 			if ms[k].days == 0 && c < d.clause && c < len(sent) && sent[c] == sent[d.clause] {
 				ms[k].days = math.Round(d.days*1000) / 1000
 				ms[k].durText = d.text
+				ms[k].said.Time = &Span{Text: d.text, Start: d.pos, End: d.end}
 			}
 		}
 	}
@@ -564,6 +624,7 @@ func (x *Extractor) attachSeverity(text []rune, toks []token, ms []mstate) {
 		}
 		if best >= 0 && bestDist < ms[best].sevDist {
 			ms[best].sev, ms[best].sevDist = sev, bestDist
+			ms[best].said.Severity = &Span{Text: string(text[t.start:t.end]), Start: t.start, End: t.end}
 		}
 	}
 }
@@ -633,7 +694,9 @@ func (x *Extractor) stoolBlood(text []rune, toks []token, ms []mstate) {
 	}
 }
 
-func sentenceEnd(r rune) bool { return r == '。' || r == '！' || r == '？' || r == '\n' || r == '!' || r == '?' }
+func sentenceEnd(r rune) bool {
+	return r == '。' || r == '！' || r == '？' || r == '\n' || r == '!' || r == '?'
+}
 
 // sputumBlood: 吐痰会吐出血 is blood in the sputum (咯血), not vomited
 // blood: a 吐血 in a clause about sputum or cough is read as hemoptysis.

@@ -76,7 +76,7 @@ type InterviewResult struct {
 	UnknownLabel int     `json:"unknown_labels"`
 	// ByTurn is top-1 after k questions (k = 0 … Turns; an interview that
 	// stopped earlier keeps its last answer).
-	ByTurn     []float64      `json:"top1_by_turn"`
+	ByTurn []float64 `json:"top1_by_turn"`
 	// Calibration compares the probability the engine gives its leading
 	// label (the posterior mass of that label's KG diseases) with how
 	// often that label is right, before and after the interview.

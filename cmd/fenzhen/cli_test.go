@@ -68,7 +68,7 @@ var helpCases = [][]string{
 	{"keys", "--help"}, {"keys", "create", "--help"}, {"keys", "list", "--help"}, {"keys", "revoke", "--help"},
 	{"audit", "--help"}, {"audit", "export", "--help"}, {"audit", "prune", "--help"},
 	{"eval", "--help"}, {"eval", "imaging", "--help"}, {"eval", "triage", "--help"}, {"eval", "interview", "--help"},
-	{"eval", "urgency", "--help"}, {"eval", "diagnosis", "--help"},
+	{"eval", "urgency", "--help"}, {"eval", "diagnosis", "--help"}, {"eval", "record", "--help"},
 }
 
 // A flag's line in PrintDefaults: its name and at most a type word. A

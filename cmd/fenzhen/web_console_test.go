@@ -359,6 +359,16 @@ func TestWebConsoleInBrowser(t *testing.T) {
 	if rc := rec.to("/v1/record"); len(rc) != 1 || !bytes.Equal(rc[0].Body, calls[1].Body) {
 		t.Errorf("record request %+v, want the last triage body %s", rc, calls[1].Body)
 	}
+	// By section, each statement showing on hover the words it rests on;
+	// the interview answer is there too.
+	for _, w := range []string{"患者", "现病史", "既往史", "过敏史", "用药史", "问诊补充"} {
+		if !strings.Contains(record, w) {
+			t.Errorf("record %q, want the section %s", record, w)
+		}
+	}
+	if hover := eval(`[...document.querySelectorAll("#record-fields .record__stmt")].map(s => s.title).join("|")`); !strings.Contains(hover, "原文：「发烧") || !strings.Contains(hover, "问诊回答") {
+		t.Errorf("statement sources %q, want the words 发烧… and an answer", hover)
+	}
 	do("copy the record", chromedp.Click(chromedp.CSS("#copy-btn")))
 	waitFor("the copy status", `document.querySelector("#copy-status").textContent !== ""`)
 	shot(t, ctx, artifacts, "console-record.png")

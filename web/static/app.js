@@ -331,15 +331,15 @@ async function runRecord() {
   setBusy($('triage-results'), true, ...buttons);
   try {
     const r = await api('/v1/record', { json: state.lastBody });
-    const list = (xs) => (xs && xs.length ? xs.join('、') : '无');
-    const fields = [
-      ['主诉', r.chief_complaint || '—'],
-      ['现病史', r.present_illness || '—'],
-      ['阳性症状', list(r.positives)],
-      ['阴性症状', list(r.negatives)],
-    ];
-    $('record-fields').replaceChildren(...fields.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
-    state.recordText = fields.map(([k, v]) => `${k}：${v}`).join('\n') + (r.disclaimer ? `\n（${r.disclaimer}）` : '');
+    const rows = [['患者', recordLine(r.patient ? r.patient.text : '', r.patient ? r.patient.statements : [])]];
+    for (const sec of r.sections || []) rows.push([sec.title, recordLine(sec.text, sec.statements)]);
+    if (!r.sections) {
+      // An older server: the first version's fields.
+      rows.push(['主诉', recordLine(r.chief_complaint, [])], ['现病史', recordLine(r.present_illness, [])]);
+    }
+    $('record-fields').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), v]));
+    // 复制 copies the record in the usual plain-text layout.
+    state.recordText = (r.text || rows.map(([k, v]) => `${k}：${v.textContent}`).join('\n') + '\n') + (r.disclaimer ? `（${r.disclaimer}）` : '');
     $('copy-status').textContent = '';
     $('record').hidden = false;
   } catch (e) {
@@ -347,6 +347,40 @@ async function runRecord() {
   } finally {
     setBusy($('triage-results'), false, ...buttons);
   }
+}
+
+// recordLine renders one section: its text, each statement marked so that
+// hovering (or focusing) it shows the patient's words it rests on.
+function recordLine(text, statements) {
+  const dd = el('dd', { class: 'record__text' });
+  if (!text) {
+    dd.append(el('span', { class: 'record__none', text: '未述' }));
+    return dd;
+  }
+  // Place each statement in the text (left to right, no overlaps).
+  const marks = [];
+  for (const st of statements || []) {
+    if (!st.text) continue;
+    let at = text.indexOf(st.text);
+    while (at >= 0 && marks.some((m) => at < m.end && m.start < at + st.text.length)) at = text.indexOf(st.text, at + 1);
+    if (at >= 0) marks.push({ start: at, end: at + st.text.length, st });
+  }
+  marks.sort((a, b) => a.start - b.start);
+  let pos = 0;
+  for (const m of marks) {
+    if (m.start > pos) dd.append(text.slice(pos, m.start));
+    dd.append(el('span', { class: `record__stmt record__stmt--${m.st.source}`, tabindex: 0, title: statementSource(m.st), text: text.slice(m.start, m.end) }));
+    pos = m.end;
+  }
+  if (pos < text.length) dd.append(text.slice(pos));
+  return dd;
+}
+
+function statementSource(st) {
+  if (st.source === 'answer') return '依据：问诊回答';
+  if (st.source === 'request') return '依据：请求中填写的信息';
+  const words = (st.evidence || []).map((e) => `「${e.text}」`).join(' ');
+  return words ? `原文：${words}` : '';
 }
 
 async function copyRecord() {
