@@ -3,10 +3,10 @@ package eval
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fenzhen/fenzhen/eval/corpus"
@@ -43,16 +43,14 @@ func xfyunCases(t *testing.T) []corpus.Case {
 	return cases
 }
 
-// TestGroundedRedFlagsOnRealText: over every text of xfyun_train.jsonl
-// (9,888 real consultations), every red flag of every answer cites spans
-// of the text, each span states a current, present finding, and none is
-// negated, in the history, only asked about or someone else's (issue #13).
-func TestGroundedRedFlagsOnRealText(t *testing.T) {
+// overXfyun runs check over every xfyun text (cut to the request limit) on
+// all cores and returns how many it checked and the failures, each
+// prefixed with the case key and sorted; never the text.
+func overXfyun(t *testing.T, check func(c corpus.Case, text string) []string) (int, []string) {
+	t.Helper()
 	cases := xfyunCases(t)
-	st := rulesStack(t)
 	var mu sync.Mutex
 	var bad []string
-	flags := 0
 	work := make(chan corpus.Case)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -64,16 +62,8 @@ func TestGroundedRedFlagsOnRealText(t *testing.T) {
 				if r := []rune(text); len(r) > triage.MaxTextRunes {
 					text = string(r[:triage.MaxTextRunes])
 				}
-				resp, err := st.Triage(context.Background(), triage.Request{Text: text, Age: c.Age})
-				if err != nil {
-					mu.Lock()
-					bad = append(bad, fmt.Sprintf("%s: %v", c.Key, err))
-					mu.Unlock()
-					continue
-				}
-				v := Grounding(text, resp, st.X.Extract(text), false)
+				v := check(c, text)
 				mu.Lock()
-				flags += len(resp.Urgency.RedFlags)
 				for _, s := range v {
 					bad = append(bad, c.Key+": "+s)
 				}
@@ -87,7 +77,12 @@ func TestGroundedRedFlagsOnRealText(t *testing.T) {
 	close(work)
 	wg.Wait()
 	sort.Strings(bad)
-	t.Logf("%d texts, %d red flags, %d grounding violations", len(cases), flags, len(bad))
+	return len(cases), bad
+}
+
+// reportBad fails the test with the first 30 failures.
+func reportBad(t *testing.T, bad []string) {
+	t.Helper()
 	for i, b := range bad {
 		if i == 30 {
 			t.Errorf("… and %d more", len(bad)-30)
@@ -95,7 +90,26 @@ func TestGroundedRedFlagsOnRealText(t *testing.T) {
 		}
 		t.Error(b)
 	}
-	if flags == 0 {
+}
+
+// TestGroundedRedFlagsOnRealText: over every text of xfyun_train.jsonl
+// (9,888 real consultations), every red flag of every answer cites spans
+// of the text, each span states a current, present finding, and none is
+// negated, in the history, only asked about or someone else's (issue #13).
+func TestGroundedRedFlagsOnRealText(t *testing.T) {
+	st := rulesStack(t)
+	var flags atomic.Int64
+	n, bad := overXfyun(t, func(c corpus.Case, text string) []string {
+		resp, err := st.Triage(context.Background(), triage.Request{Text: text, Age: c.Age})
+		if err != nil {
+			return []string{err.Error()}
+		}
+		flags.Add(int64(len(resp.Urgency.RedFlags)))
+		return Grounding(text, resp, st.X.Extract(text), false)
+	})
+	t.Logf("%d texts, %d red flags, %d grounding violations", n, flags.Load(), len(bad))
+	reportBad(t, bad)
+	if flags.Load() == 0 {
 		t.Error("no red flag at all over the corpus: the check checked nothing")
 	}
 }

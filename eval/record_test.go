@@ -3,10 +3,7 @@ package eval
 import (
 	"context"
 	"errors"
-	"fmt"
-	"runtime"
-	"sort"
-	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fenzhen/fenzhen/eval/corpus"
@@ -18,59 +15,22 @@ import (
 // statement from the text cites spans of it, and every number, time, side
 // and template phrase it writes is in those spans (triage.CheckRecord).
 func TestRecordsGrounded(t *testing.T) {
-	cases, err := corpus.Load(corpus.DataDir(), corpus.Xfyun)
-	if errors.Is(err, corpus.ErrNoData) {
-		t.Skipf("real consultations not available, the invented-statement check over xfyun is skipped: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := rulesStack(t)
-	var mu sync.Mutex
-	var bad []string
-	statements := 0
-	work := make(chan corpus.Case)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range work {
-				text := c.Text
-				if r := []rune(text); len(r) > triage.MaxTextRunes {
-					text = string(r[:triage.MaxTextRunes])
-				}
-				d, err := st.Record(context.Background(), triage.Request{Text: text})
-				mu.Lock()
-				if err != nil {
-					bad = append(bad, fmt.Sprintf("%s: %v", c.Key, err))
-				} else {
-					statements += len(d.Patient.Statements)
-					for _, s := range d.Sections {
-						statements += len(s.Statements)
-					}
-					for _, b := range triage.CheckRecord(text, d) {
-						bad = append(bad, c.Key+": "+b) // the key and the check's words, never the text
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, c := range cases {
-		work <- c
-	}
-	close(work)
-	wg.Wait()
-	sort.Strings(bad)
-	for i, b := range bad {
-		if i == 30 {
-			t.Errorf("… and %d more", len(bad)-30)
-			break
+	var statements atomic.Int64
+	n, bad := overXfyun(t, func(_ corpus.Case, text string) []string {
+		d, err := st.Record(context.Background(), triage.Request{Text: text})
+		if err != nil {
+			return []string{err.Error()}
 		}
-		t.Error(b)
-	}
-	t.Logf("%d records, %d statements, %d invented", len(cases), statements, len(bad))
+		k := len(d.Patient.Statements)
+		for _, s := range d.Sections {
+			k += len(s.Statements)
+		}
+		statements.Add(int64(k))
+		return triage.CheckRecord(text, d) // the check's words, never the text
+	})
+	reportBad(t, bad)
+	t.Logf("%d records, %d statements, %d invented", n, statements.Load(), len(bad))
 }
 
 // TestRecordDevFloor keeps the dev part of the reference records from
