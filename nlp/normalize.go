@@ -45,3 +45,7 @@ func normalize(text string, buf []rune) []rune {
 	}
 	return out
 }
+
+// Fold returns text as the extractor reads it (see normalize): same rune
+// count, simplified characters, half-width ASCII, lower case.
+func Fold(text string) string { return string(normalize(text, nil)) }

@@ -57,7 +57,9 @@ func CheckRecord(text string, r *RecordResponse) []string {
 			raw.WriteString(e.Text + "|")
 			said.WriteString(nlp.SaidTime(e.Text) + "|")
 		}
-		ev := raw.String() + said.String()
+		// The extractor reads folded text (沒 as 没), so a statement may
+		// rest on either form.
+		ev := raw.String() + nlp.Fold(raw.String()) + said.String()
 		for _, n := range digitRuns(st.Text) {
 			if !strings.Contains(ev, n) {
 				out = append(out, fmt.Sprintf("%s: %q: the number %s is not in its evidence", where, st.Text, n))
