@@ -225,7 +225,7 @@ func (e *Engine) deriveFindings(c *patientCase) {
 	if c.has("seizure") {
 		all := true
 		for _, m := range c.current("seizure") {
-			if m.BodyPart != "face" && m.BodyPart != "eye" && m.BodyPart != "lip" && m.BodyPart != "mouth" {
+			if !localTwitch[m.BodyPart] {
 				all = false
 			}
 		}
@@ -238,6 +238,11 @@ func (e *Engine) deriveFindings(c *patientCase) {
 		drop(c, "amenorrhea")
 	}
 }
+
+// localTwitch: a 抽搐 of these parts alone is a twitch or a cramp (眼皮抽搐,
+// 小腿抽搐), or a feeling (心脏在抽搐), not a convulsion.
+var localTwitch = map[string]bool{"face": true, "eye": true, "lip": true, "mouth": true,
+	"leg": true, "foot": true, "heart": true, "chest": true, "abdomen": true}
 
 // radiationSite: where cardiac pain spreads.
 var radiationSite = map[string]bool{"shoulder": true, "arm": true, "back": true, "neck": true, "hand": true, "tooth": true, "mouth": true, "face": true}
