@@ -8,6 +8,10 @@
 // off the request path; Export and Prune serve `fenzhen audit`.
 package audit
 
+import (
+	"github.com/fenzhen/fenzhen/wire"
+)
+
 import "time"
 
 // Score is one ranked result: a disease, an imaging finding, a medication warning.
@@ -17,10 +21,7 @@ type Score struct {
 }
 
 // Model names a model version that contributed to the answer.
-type Model struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
+type Model = wire.ModelRef
 
 // Summary is what a handler tells the audit log about its answer; the API
 // layer adds the request's metadata to make an Entry.

@@ -3,6 +3,8 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/fenzhen/fenzhen/wire"
 )
 
 // Sexes and evidence states of a TriageRequest.
@@ -107,30 +109,16 @@ type DepartmentRank struct {
 	Probability float64 `json:"probability"`
 }
 
-// Urgency is how soon the patient should be seen.
-type Urgency struct {
-	Level    string    `json:"level"`
-	Label    string    `json:"label"`
-	RedFlags []RedFlag `json:"red_flags"`
-	Reasons  []string  `json:"reasons"`
-}
-
-// RedFlag is a red-flag rule that fired; Text is what triggered it and
-// Evidence the spans of the request text stating each finding it needs
-// (empty when they came from interview answers).
-type RedFlag struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Text     string `json:"text"`
-	Evidence []Span `json:"evidence"`
-}
-
-// Span is a stretch of the request text, in runes (Unicode code points).
-type Span struct {
-	Text  string `json:"text"`
-	Start int    `json:"start"`
-	End   int    `json:"end"`
-}
+// Urgency, RedFlag and Span are the server's own wire types (package wire
+// imports nothing of the project, so the client still links no ORT, bleve
+// or gse). A Span is a stretch of the request text, in runes (Unicode code
+// points); a RedFlag's Evidence is empty when its findings came from
+// interview answers.
+type (
+	Urgency = wire.Urgency
+	RedFlag = wire.RedFlag
+	Span    = wire.Span
+)
 
 // DiseaseRank is one entry of the differential.
 type DiseaseRank struct {
@@ -151,10 +139,7 @@ type Question struct {
 }
 
 // Model names a model version that contributed to an answer.
-type Model struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
+type Model = wire.ModelRef
 
 // RecordResponse is the 200 answer of POST /v1/record (预问诊病历): the
 // outpatient record's sections, each statement with its source and the

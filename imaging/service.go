@@ -10,6 +10,7 @@ import (
 
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/nlp"
+	"github.com/fenzhen/fenzhen/wire"
 )
 
 // Model names in the repository.
@@ -55,28 +56,14 @@ type InputInfo struct {
 	Modality string `json:"modality"`
 }
 
-// ModelRef names the model version that produced a result.
-type ModelRef struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
-
-// RedFlag mirrors the triage red-flag shape. An image finding rests on no
-// request text, so Evidence is always empty (never null).
-type RedFlag struct {
-	ID       string     `json:"id"`
-	Name     string     `json:"name"`
-	Text     string     `json:"text"`
-	Evidence []nlp.Span `json:"evidence"`
-}
-
-// Urgency mirrors triage's urgency object.
-type Urgency struct {
-	Level    string    `json:"level"`
-	Label    string    `json:"label"`
-	RedFlags []RedFlag `json:"red_flags"`
-	Reasons  []string  `json:"reasons"`
-}
+// ModelRef, RedFlag and Urgency are the wire types triage answers with too.
+// An image finding rests on no request text, so a RedFlag's Evidence is
+// always empty (never null).
+type (
+	ModelRef = wire.ModelRef
+	RedFlag  = wire.RedFlag
+	Urgency  = wire.Urgency
+)
 
 // Response is the body of POST /v1/imaging/chest and POST /v1/dermatology.
 // The API layer sets RequestID and encodes it as is.
@@ -118,14 +105,6 @@ type Options struct {
 // ErrInvalid: the request asks for something the model does not have (an
 // unknown operating point). HTTP 400.
 var ErrInvalid = errors.New("invalid imaging request")
-
-// Urgency levels and labels (as in triage).
-var urgencyLabels = map[string]string{
-	"emergency": "立即急诊或拨打120",
-	"urgent":    "尽快就医（24小时内）",
-	"routine":   "门诊就诊",
-	"self_care": "居家观察",
-}
 
 // MalignantThreshold: a dermatology result is at least `urgent` when the
 // summed probability of the malignant or pre-malignant classes (mel, bcc,
@@ -385,6 +364,6 @@ func dermUrgency(fs []Finding, d *Decision) *Urgency {
 		u.Level = "routine"
 		u.Reasons = append(u.Reasons, fmt.Sprintf("最可能的结果为%s（%.0f%%），恶性病变可能性较低；如皮损增大、颜色或形状改变、出血或破溃，请及时到皮肤科就诊", top.Name, top.Probability*100))
 	}
-	u.Label = urgencyLabels[u.Level]
+	u.Label = wire.LevelLabels[u.Level]
 	return u
 }

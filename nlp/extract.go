@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fenzhen/fenzhen/knowledge"
+	"github.com/fenzhen/fenzhen/wire"
 )
 
 // Symptom states.
@@ -78,12 +79,9 @@ type Said struct {
 	CharacterNames []string
 }
 
-// Span is a stretch of the original text, in runes.
-type Span struct {
-	Text  string `json:"text"`
-	Start int    `json:"start"`
-	End   int    `json:"end"`
-}
+// Span is a stretch of the original text, in runes; the wire type, so
+// triage's red-flag evidence carries it unchanged.
+type Span = wire.Span
 
 // Span returns the mention's own span.
 func (m *Mention) Span() Span { return Span{Text: m.Text, Start: m.Start, End: m.End} }

@@ -15,6 +15,7 @@ import (
 	"github.com/fenzhen/fenzhen/inference"
 	"github.com/fenzhen/fenzhen/knowledge"
 	"github.com/fenzhen/fenzhen/nlp"
+	"github.com/fenzhen/fenzhen/wire"
 )
 
 // Disclaimer is returned with every triage, record and medication answer.
@@ -31,24 +32,19 @@ const (
 	MaxQuestionsCap     = 20
 )
 
-// Urgency levels, most urgent first.
+// Urgency levels, most urgent first (defined once in wire).
 const (
-	LevelEmergency = "emergency"
-	LevelUrgent    = "urgent"
-	LevelRoutine   = "routine"
-	LevelSelfCare  = "self_care"
+	LevelEmergency = wire.LevelEmergency
+	LevelUrgent    = wire.LevelUrgent
+	LevelRoutine   = wire.LevelRoutine
+	LevelSelfCare  = wire.LevelSelfCare
 )
 
 // levelRank orders levels; a higher rank is more urgent.
 var levelRank = map[string]int{LevelSelfCare: 0, LevelRoutine: 1, LevelUrgent: 2, LevelEmergency: 3}
 
 // LevelLabels are the patient-facing words for each level.
-var LevelLabels = map[string]string{
-	LevelEmergency: "立即急诊或拨打120",
-	LevelUrgent:    "尽快就医（24小时内）",
-	LevelRoutine:   "门诊就诊",
-	LevelSelfCare:  "居家观察",
-}
+var LevelLabels = wire.LevelLabels
 
 // Evidence states a client may send.
 const (
@@ -111,24 +107,11 @@ type Department struct {
 	Probability float64 `json:"probability"`
 }
 
-// RedFlag is a red-flag rule that fired. Text is the patient's words (or
-// the answered symptom) that triggered it; Evidence lists the spans of the
-// request text (rune offsets) stating each finding it needs — empty only
-// when those findings came from interview answers.
-type RedFlag struct {
-	ID       string     `json:"id"`
-	Name     string     `json:"name"`
-	Text     string     `json:"text"`
-	Evidence []nlp.Span `json:"evidence"`
-}
-
-// Urgency is how soon the patient should be seen.
-type Urgency struct {
-	Level    string    `json:"level"`
-	Label    string    `json:"label"`
-	RedFlags []RedFlag `json:"red_flags"`
-	Reasons  []string  `json:"reasons"`
-}
+// RedFlag and Urgency are the wire types, shared with imaging and the client.
+type (
+	RedFlag = wire.RedFlag
+	Urgency = wire.Urgency
+)
 
 // Disease is one entry of the differential.
 type Disease struct {
@@ -174,10 +157,7 @@ var stopReasons = map[string]string{
 }
 
 // ModelRef names a model that contributed to the answer.
-type ModelRef struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
+type ModelRef = wire.ModelRef
 
 // Response is the body of a 200 answer to POST /v1/triage; the API layer
 // sets RequestID.
