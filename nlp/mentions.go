@@ -665,18 +665,25 @@ func (x *Extractor) attachBodyParts(text []rune, toks []token, ms []mstate) {
 // the stool, not a bleeding of unknown site.
 var stoolWords = []string{"大便", "排便", "解便", "便后", "拉屎", "拉完", "上厕所", "肛门", "屁股", "粑粑"}
 
-// stoolBlood reads a bleeding of no named site as bloody stool when its
-// sentence is about passing stool.
-func (x *Extractor) stoolBlood(text []rune, toks []token, ms []mstate) {
-	stool := x.symptomEntry("bloody_stool")
-	if stool < 0 {
+// reread gives the mentions of finding from the entry of finding to when
+// their context says so (where: the bowel, the airway).
+func (x *Extractor) reread(toks []token, ms []mstate, from, to string, where func(t *token) bool) {
+	entry := x.symptomEntry(to)
+	if entry < 0 {
 		return
 	}
 	for k := range ms {
 		t := &toks[ms[k].tok]
-		if x.entries[t.entry].id != "bleeding_unspecified" {
-			continue
+		if x.entries[t.entry].id == from && where(t) {
+			t.entry = entry
 		}
+	}
+}
+
+// stoolBlood reads a bleeding of no named site as bloody stool when its
+// sentence is about passing stool.
+func (x *Extractor) stoolBlood(text []rune, toks []token, ms []mstate) {
+	x.reread(toks, ms, "bleeding_unspecified", "bloody_stool", func(t *token) bool {
 		lo, hi := t.start, t.end
 		for lo > 0 && !sentenceEnd(text[lo-1]) {
 			lo--
@@ -687,11 +694,11 @@ func (x *Extractor) stoolBlood(text []rune, toks []token, ms []mstate) {
 		sentence := string(text[lo:hi])
 		for _, w := range stoolWords {
 			if strings.Contains(sentence, w) {
-				t.entry = stool
-				break
+				return true
 			}
 		}
-	}
+		return false
+	})
 }
 
 func sentenceEnd(r rune) bool {
@@ -701,24 +708,15 @@ func sentenceEnd(r rune) bool {
 // sputumBlood: 吐痰会吐出血 is blood in the sputum (咯血), not vomited
 // blood: a 吐血 in a clause about sputum or cough is read as hemoptysis.
 func (x *Extractor) sputumBlood(toks []token, ms []mstate) {
-	hemo := x.symptomEntry("hemoptysis")
-	if hemo < 0 {
-		return
-	}
-	for k := range ms {
-		t := &toks[ms[k].tok]
-		if x.entries[t.entry].id != "hematemesis" {
-			continue
-		}
+	x.reread(toks, ms, "hematemesis", "hemoptysis", func(t *token) bool {
 		for _, o := range toks {
 			if o.clause != t.clause || o.kind != kSymptom {
 				continue
 			}
-			id := x.entries[o.entry].id
-			if id == "cough" || strings.Contains(id, "sputum") {
-				t.entry = hemo
-				break
+			if id := x.entries[o.entry].id; id == "cough" || strings.Contains(id, "sputum") {
+				return true
 			}
 		}
-	}
+		return false
+	})
 }
